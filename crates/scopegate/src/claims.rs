@@ -1,0 +1,416 @@
+//! What a verified token says: registered claims, the granted [`Scopes`], and the rest of the
+//! claim set as typed values on request.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::algorithm::Algorithm;
+use crate::error::AuthError;
+use crate::jwks::VerificationKey;
+
+/// One scope (RFC 6749 §3.3 `scope-token`), e.g. `read:products`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope(Box<str>);
+
+impl Scope {
+    /// The scope as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Scope {
+    fn from(value: &str) -> Self {
+        Scope(value.into())
+    }
+}
+
+impl AsRef<str> for Scope {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The set of scopes a token grants: sorted and without duplicates.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(Box<[Scope]>);
+
+impl Scopes {
+    /// Parses a space-delimited `scope` value (RFC 6749 §3.3, RFC 9068 §2.2.3).
+    pub fn from_space_delimited(value: &str) -> Scopes {
+        value.split(' ').filter(|s| !s.is_empty()).collect()
+    }
+
+    /// Whether the set grants `scope`.
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.binary_search_by(|s| s.as_str().cmp(scope)).is_ok()
+    }
+
+    /// Whether the set grants every one of `scopes`.
+    pub fn contains_all<S: AsRef<str>>(&self, scopes: &[S]) -> bool {
+        scopes.iter().all(|s| self.contains(s.as_ref()))
+    }
+
+    /// Whether the set grants at least one of `scopes`.
+    pub fn contains_any<S: AsRef<str>>(&self, scopes: &[S]) -> bool {
+        scopes.iter().any(|s| self.contains(s.as_ref()))
+    }
+
+    /// The scopes, in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &Scope> {
+        self.0.iter()
+    }
+
+    /// The number of scopes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the token grants no scope.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> FromIterator<&'a str> for Scopes {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+        let mut scopes: Vec<Scope> = iter.into_iter().map(Scope::from).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        Scopes(scopes.into_boxed_slice())
+    }
+}
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.iter()).finish()
+    }
+}
+
+impl fmt::Display for Scopes {
+    /// Space-delimited, as in a `scope` claim.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, scope) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(scope.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// Where an issuer puts the granted permissions. A token's [`Scopes`] are the union of every
+/// configured source that is present; a present source of the wrong shape rejects the token.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum ScopeSource {
+    /// `scope`: a space-delimited string (RFC 9068; Logto, Auth0, oidc-provider, Keycloak).
+    Scope,
+    /// `scp`: a space-delimited string (Entra ID) or an array of strings (Okta).
+    Scp,
+    /// `permissions`: an array of strings (Auth0 RBAC).
+    Permissions,
+    /// `realm_access.roles`: Keycloak realm roles.
+    KeycloakRealmRoles,
+    /// `resource_access.<client>.roles`: Keycloak client roles of the named client.
+    KeycloakClientRoles(String),
+    /// Any other shape: a function from the verified claims to scope names.
+    Custom(ScopeMapper),
+}
+
+/// A function from verified claims to the scope names they grant.
+pub type ScopeMapper = Arc<dyn Fn(&Claims) -> Result<Vec<String>, ScopeShapeError> + Send + Sync>;
+
+/// A scope claim that is present but not of the shape its [`ScopeSource`] expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("scope claim has an unexpected shape")]
+pub struct ScopeShapeError;
+
+impl fmt::Debug for ScopeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScopeSource::Scope => f.write_str("Scope"),
+            ScopeSource::Scp => f.write_str("Scp"),
+            ScopeSource::Permissions => f.write_str("Permissions"),
+            ScopeSource::KeycloakRealmRoles => f.write_str("KeycloakRealmRoles"),
+            ScopeSource::KeycloakClientRoles(client) => {
+                f.debug_tuple("KeycloakClientRoles").field(client).finish()
+            }
+            ScopeSource::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl ScopeSource {
+    /// The default: `scope`, then `scp`.
+    pub fn defaults() -> Vec<ScopeSource> {
+        vec![ScopeSource::Scope, ScopeSource::Scp]
+    }
+
+    /// Adds this source's scopes to `out`.
+    pub(crate) fn collect(&self, claims: &Claims, out: &mut Vec<String>) -> Result<(), AuthError> {
+        let shape = |_| AuthError::InvalidClaim("scope");
+        let raw = claims.raw();
+        match self {
+            ScopeSource::Scope => match raw.get("scope") {
+                None | Some(Value::Null) => Ok(()),
+                Some(Value::String(s)) => {
+                    out.extend(split_spaces(s));
+                    Ok(())
+                }
+                Some(_) => Err(AuthError::InvalidClaim("scope")),
+            },
+            ScopeSource::Scp => match raw.get("scp") {
+                None | Some(Value::Null) => Ok(()),
+                Some(Value::String(s)) => {
+                    out.extend(split_spaces(s));
+                    Ok(())
+                }
+                Some(value) => string_array(Some(value), out).map_err(shape),
+            },
+            ScopeSource::Permissions => string_array(raw.get("permissions"), out).map_err(shape),
+            ScopeSource::KeycloakRealmRoles => {
+                let roles = raw.get("realm_access").and_then(|v| v.get("roles"));
+                string_array(roles, out).map_err(shape)
+            }
+            ScopeSource::KeycloakClientRoles(client) => {
+                let roles = raw
+                    .get("resource_access")
+                    .and_then(|v| v.get(client))
+                    .and_then(|v| v.get("roles"));
+                string_array(roles, out).map_err(shape)
+            }
+            ScopeSource::Custom(map) => {
+                out.extend(map(claims).map_err(shape)?);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn split_spaces(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn string_array(value: Option<&Value>, out: &mut Vec<String>) -> Result<(), ScopeShapeError> {
+    match value {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(s) => out.push(s.clone()),
+                    _ => return Err(ScopeShapeError),
+                }
+            }
+            Ok(())
+        }
+        Some(_) => Err(ScopeShapeError),
+    }
+}
+
+/// The claim set of a verified token.
+///
+/// The registered claims are checked and typed; every claim, registered or not, stays reachable
+/// through [`get`](Claims::get) and [`deserialize`](Claims::deserialize).
+#[derive(Clone, PartialEq)]
+pub struct Claims {
+    pub(crate) issuer: String,
+    pub(crate) audience: Vec<String>,
+    pub(crate) expires_at: i64,
+    pub(crate) not_before: Option<i64>,
+    pub(crate) issued_at: Option<i64>,
+    pub(crate) raw: Value,
+}
+
+/// A claim that exists but does not deserialize into the requested type.
+#[derive(Debug, thiserror::Error)]
+#[error("claim does not have the requested type: {0}")]
+pub struct ClaimTypeError(#[from] serde_json::Error);
+
+impl Claims {
+    /// `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `aud`, as a list even when the token sent one string.
+    pub fn audience(&self) -> &[String] {
+        &self.audience
+    }
+
+    /// `exp`, in seconds since the Unix epoch.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    /// `nbf`, in seconds since the Unix epoch.
+    pub fn not_before(&self) -> Option<i64> {
+        self.not_before
+    }
+
+    /// `iat`, in seconds since the Unix epoch.
+    pub fn issued_at(&self) -> Option<i64> {
+        self.issued_at
+    }
+
+    /// `sub`: for a machine-to-machine token, the client (application) id.
+    pub fn subject(&self) -> Option<&str> {
+        self.str_claim("sub")
+    }
+
+    /// `client_id` (RFC 9068 §2.2).
+    pub fn client_id(&self) -> Option<&str> {
+        self.str_claim("client_id")
+    }
+
+    /// `jti`.
+    pub fn jwt_id(&self) -> Option<&str> {
+        self.str_claim("jti")
+    }
+
+    /// A string claim, if present and a string.
+    pub fn str_claim(&self, name: &str) -> Option<&str> {
+        self.raw.get(name).and_then(Value::as_str)
+    }
+
+    /// Any claim as a typed value: `Ok(None)` when absent.
+    pub fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, ClaimTypeError> {
+        match self.raw.get(name) {
+            None => Ok(None),
+            Some(value) => Ok(Some(T::deserialize(value)?)),
+        }
+    }
+
+    /// The whole claim set as your own type (e.g. a struct with the custom claims you use).
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ClaimTypeError> {
+        Ok(T::deserialize(&self.raw)?)
+    }
+
+    /// Every claim, as sent.
+    pub fn raw(&self) -> &Map<String, Value> {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        self.raw
+            .as_object()
+            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+    }
+}
+
+impl fmt::Debug for Claims {
+    /// Shows the registered claims only: custom claims may be personal data.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Claims")
+            .field("iss", &self.issuer)
+            .field("sub", &self.subject())
+            .field("client_id", &self.client_id())
+            .field("aud", &self.audience)
+            .field("exp", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the layer puts in the request extensions for a verified token.
+#[derive(Clone)]
+pub struct AuthContext {
+    pub(crate) claims: Claims,
+    pub(crate) scopes: Scopes,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) key: Arc<VerificationKey>,
+    pub(crate) issuer_index: usize,
+}
+
+impl AuthContext {
+    /// The verified claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+
+    /// `sub`.
+    pub fn subject(&self) -> Option<&str> {
+        self.claims.subject()
+    }
+
+    /// `client_id`.
+    pub fn client_id(&self) -> Option<&str> {
+        self.claims.client_id()
+    }
+
+    /// `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.claims.issuer
+    }
+
+    /// The Logto organization the token is for: the `organization_id` claim, or the id in an
+    /// `aud` of the form `urn:logto:organization:<id>`.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.claims.str_claim("organization_id").or_else(|| {
+            self.claims
+                .audience
+                .iter()
+                .find_map(|aud| aud.strip_prefix(crate::logto::ORGANIZATION_AUDIENCE_PREFIX))
+        })
+    }
+
+    /// The algorithm the token was signed with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The `kid` of the key that verified the token.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key.kid()
+    }
+}
+
+impl fmt::Debug for AuthContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthContext")
+            .field("claims", &self.claims)
+            .field("scopes", &self.scopes)
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.key.kid())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_sort_and_dedupe() {
+        let scopes = Scopes::from_space_delimited("write:products  read:products read:products ");
+        assert_eq!(scopes.len(), 2);
+        assert!(scopes.contains("read:products"));
+        assert!(!scopes.contains("read"));
+        assert!(scopes.contains_all(&["read:products", "write:products"]));
+        assert!(scopes.contains_any(&["admin", "write:products"]));
+        assert!(!scopes.contains_any::<&str>(&[]));
+        assert_eq!(scopes.to_string(), "read:products write:products");
+    }
+}

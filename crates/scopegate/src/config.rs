@@ -1,0 +1,402 @@
+//! What an issuer's tokens must satisfy: [`AuthConfig`] and its builder.
+//!
+//! A config needs only the issuer and the audience; everything else has a safe default:
+//!
+//! | setting | default | why |
+//! |---|---|---|
+//! | keys | discovery from the issuer | works with any OIDC / RFC 8414 issuer |
+//! | algorithms | asymmetric only (ES256, ES384, RS*, PS*, EdDSA) | `none` is unrepresentable; HS* needs an explicit secret |
+//! | leeway | 60 s | clock skew between issuer and API (Spring Security's default) |
+//! | `typ` | [`TokenTypePolicy::Lenient`] | many issuers still send `JWT`; see the policy's docs |
+//! | scopes | `scope`, then `scp` | RFC 9068, plus Entra ID / Okta |
+//! | JWKS URLs | https (http only to loopback) | keys fetched in clear text could be swapped |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::claims::ScopeSource;
+use crate::jwks::{JwksPolicy, JwksSource, is_secure_url};
+
+/// The largest leeway accepted: more would keep expired tokens alive for long.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The shortest HMAC secret accepted (RFC 7518 §3.2: at least the hash size; 256 bits for HS256).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Which JOSE `typ` header values are accepted.
+///
+/// RFC 9068 access tokens carry `typ: at+jwt`, which tells them apart from ID tokens. Logto,
+/// oidc-provider and Okta send it; Auth0, Keycloak and Entra ID send `JWT` or nothing. The
+/// default therefore accepts both forms, relying on `aud` to keep ID tokens out (an ID token's
+/// audience is a client id, not an API's resource indicator). Where every issuer sends `at+jwt`,
+/// choose [`Strict`](TokenTypePolicy::Strict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenTypePolicy {
+    /// `at+jwt`, `application/at+jwt`, `JWT`, or no `typ` (case-insensitive).
+    #[default]
+    Lenient,
+    /// Only `at+jwt` or `application/at+jwt` (case-insensitive), as RFC 9068 §4 requires.
+    Strict,
+}
+
+impl TokenTypePolicy {
+    pub(crate) fn accepts(self, typ: Option<&str>) -> bool {
+        let Some(typ) = typ else {
+            return self == TokenTypePolicy::Lenient;
+        };
+        // RFC 7515 §4.1.9: the "application/" prefix may be left out; media types ignore case.
+        let media = typ
+            .get(..12)
+            .filter(|p| p.eq_ignore_ascii_case("application/"))
+            .map_or(typ, |_| &typ[12..]);
+        media.eq_ignore_ascii_case("at+jwt")
+            || (self == TokenTypePolicy::Lenient && typ.eq_ignore_ascii_case("JWT"))
+    }
+}
+
+/// A mistake in the configuration, found when it is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The issuer is empty.
+    #[error("the issuer must not be empty")]
+    EmptyIssuer,
+    /// Discovery needs the issuer to be an https URL (http for loopback only).
+    #[error("issuer {0:?} is not an https URL, so its keys cannot be discovered; set a JWKS URL")]
+    IssuerNotDiscoverable(String),
+    /// No audience, or an empty one.
+    #[error("at least one non-empty audience is required")]
+    NoAudience,
+    /// A JWKS URL is not https (plain http is allowed for loopback hosts only).
+    #[error("JWKS URL {0} must be https")]
+    InsecureJwksUrl(String),
+    /// A JWKS URL does not parse.
+    #[error("JWKS URL {0:?} is not a URL")]
+    InvalidJwksUrl(String),
+    /// The algorithm allow-list is empty after removing what cannot be used.
+    #[error("no usable algorithm is allowed")]
+    NoAlgorithms,
+    /// HS* allowed without a secret, or a secret without HS*.
+    #[error("HMAC algorithms need a symmetric secret, and a secret needs an HMAC algorithm")]
+    SymmetricMismatch,
+    /// A symmetric secret shorter than [`MIN_SECRET_LEN`].
+    #[error("the symmetric secret must be at least {MIN_SECRET_LEN} bytes")]
+    WeakSecret,
+    /// A leeway above [`MAX_LEEWAY`].
+    #[error("leeway must not exceed {MAX_LEEWAY:?}")]
+    LeewayTooLarge,
+    /// No scope source.
+    #[error("at least one scope source is required")]
+    NoScopeSources,
+    /// Two configs for one issuer in one validator.
+    #[error("issuer {0:?} is configured twice")]
+    DuplicateIssuer(String),
+    /// A validator with no issuer.
+    #[error("a validator needs at least one issuer")]
+    NoIssuers,
+    /// A limit of zero or an inverted range in the JWKS policy.
+    #[error("invalid JWKS policy: {0}")]
+    InvalidPolicy(&'static str),
+}
+
+/// What tokens of one issuer must satisfy, and where its keys come from.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub(crate) issuer: Arc<str>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) jwks: JwksSource,
+    pub(crate) algorithms: AlgorithmSet,
+    pub(crate) leeway: Duration,
+    pub(crate) token_type: TokenTypePolicy,
+    pub(crate) scope_sources: Vec<ScopeSource>,
+    pub(crate) symmetric_secret: Option<Arc<[u8]>>,
+    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) jwks_policy: JwksPolicy,
+    pub(crate) allow_insecure_http: bool,
+}
+
+impl AuthConfig {
+    /// Starts a config for tokens from `issuer` (compared to `iss` exactly, byte for byte)
+    /// for the API `audience` (its resource indicator, e.g. `https://shopping.api`).
+    pub fn builder(issuer: impl Into<String>, audience: impl Into<String>) -> AuthConfigBuilder {
+        AuthConfigBuilder {
+            issuer: issuer.into(),
+            audiences: vec![audience.into()],
+            jwks: JwksSource::Discovery,
+            jwks_uri: None,
+            algorithms: AlgorithmSet::ASYMMETRIC,
+            leeway: Duration::from_secs(60),
+            token_type: TokenTypePolicy::Lenient,
+            scope_sources: ScopeSource::defaults(),
+            symmetric_secret: None,
+            http_client: None,
+            jwks_policy: JwksPolicy::default(),
+            allow_insecure_http: false,
+        }
+    }
+
+    /// The expected `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The accepted audiences.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// The allowed algorithms.
+    pub fn algorithms(&self) -> AlgorithmSet {
+        self.algorithms
+    }
+
+    /// The clock leeway.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+}
+
+/// Builds an [`AuthConfig`]; see the [module docs](self) for the defaults.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AuthConfigBuilder {
+    issuer: String,
+    audiences: Vec<String>,
+    jwks: JwksSource,
+    jwks_uri: Option<String>,
+    algorithms: AlgorithmSet,
+    leeway: Duration,
+    token_type: TokenTypePolicy,
+    scope_sources: Vec<ScopeSource>,
+    symmetric_secret: Option<Vec<u8>>,
+    http_client: Option<reqwest::Client>,
+    jwks_policy: JwksPolicy,
+    allow_insecure_http: bool,
+}
+
+impl AuthConfigBuilder {
+    /// Accepts one more audience (a token is accepted if any of its `aud` values is accepted).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Fetches keys from this JWKS URL instead of discovering it.
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.jwks_uri = Some(url.into());
+        self
+    }
+
+    /// Uses a fixed key set; nothing is ever fetched.
+    pub fn jwks_static(mut self, keys: crate::jwks::KeySet) -> Self {
+        self.jwks = JwksSource::Static(keys);
+        self.jwks_uri = None;
+        self
+    }
+
+    /// Replaces the algorithm allow-list.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Sets the clock leeway for `exp` and `nbf` (at most [`MAX_LEEWAY`]).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Sets which `typ` headers are accepted.
+    pub fn token_type(mut self, policy: TokenTypePolicy) -> Self {
+        self.token_type = policy;
+        self
+    }
+
+    /// Sets where the granted scopes are read from (in order; the union is taken).
+    pub fn scope_sources(mut self, sources: impl IntoIterator<Item = ScopeSource>) -> Self {
+        self.scope_sources = sources.into_iter().collect();
+        self
+    }
+
+    /// Also accepts HS256/384/512 tokens signed with this shared secret (at least 32 bytes).
+    /// JWKS keys never verify HMAC tokens, whatever this says.
+    pub fn symmetric_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.symmetric_secret = Some(secret.into());
+        self.algorithms = self.algorithms.union(AlgorithmSet::HMAC);
+        self
+    }
+
+    /// Uses your `reqwest::Client` (proxies, private roots, timeouts) for JWKS and discovery.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Replaces the fetch and refresh policy.
+    pub fn jwks_policy(mut self, policy: JwksPolicy) -> Self {
+        self.jwks_policy = policy;
+        self
+    }
+
+    /// Allows plain-http JWKS and discovery URLs to any host. Only for closed test networks:
+    /// anyone on the path could substitute the keys.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self
+    }
+
+    /// Checks the settings and builds the config.
+    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+        if self.issuer.is_empty() {
+            return Err(ConfigError::EmptyIssuer);
+        }
+        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::NoAudience);
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge);
+        }
+        if self.scope_sources.is_empty() {
+            return Err(ConfigError::NoScopeSources);
+        }
+        check_policy(&self.jwks_policy)?;
+        let secure = |url: &Url| self.allow_insecure_http || is_secure_url(url);
+        let jwks = match self.jwks_uri {
+            Some(uri) => {
+                let url = Url::parse(&uri).map_err(|_| ConfigError::InvalidJwksUrl(uri.clone()))?;
+                if !secure(&url) {
+                    return Err(ConfigError::InsecureJwksUrl(uri));
+                }
+                JwksSource::Uri(url)
+            }
+            None => self.jwks,
+        };
+        if matches!(jwks, JwksSource::Discovery) {
+            match Url::parse(&self.issuer) {
+                Ok(url) if secure(&url) => {}
+                _ => return Err(ConfigError::IssuerNotDiscoverable(self.issuer)),
+            }
+        }
+        let hmac = self.algorithms.intersection(AlgorithmSet::HMAC);
+        match &self.symmetric_secret {
+            Some(secret) if secret.len() < MIN_SECRET_LEN => return Err(ConfigError::WeakSecret),
+            Some(_) if hmac.is_empty() => return Err(ConfigError::SymmetricMismatch),
+            None if !hmac.is_empty() => return Err(ConfigError::SymmetricMismatch),
+            _ => {}
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::NoAlgorithms);
+        }
+        Ok(AuthConfig {
+            issuer: Arc::from(self.issuer),
+            audiences: self.audiences,
+            jwks,
+            algorithms: self.algorithms,
+            leeway: self.leeway,
+            token_type: self.token_type,
+            scope_sources: self.scope_sources,
+            symmetric_secret: self.symmetric_secret.map(Arc::from),
+            http_client: self.http_client,
+            jwks_policy: self.jwks_policy,
+            allow_insecure_http: self.allow_insecure_http,
+        })
+    }
+}
+
+fn check_policy(policy: &JwksPolicy) -> Result<(), ConfigError> {
+    let problem = if policy.fetch_timeout.is_zero() {
+        Some("fetch_timeout is zero")
+    } else if policy.min_refresh_interval.is_zero() {
+        Some("min_refresh_interval is zero")
+    } else if policy.min_refresh_interval > policy.max_refresh_interval {
+        Some("min_refresh_interval exceeds max_refresh_interval")
+    } else if policy.retry_initial.is_zero() || policy.retry_initial > policy.retry_max {
+        Some("retry_initial is zero or exceeds retry_max")
+    } else if policy.max_body_bytes == 0 || policy.max_keys == 0 {
+        Some("a size limit is zero")
+    } else {
+        None
+    };
+    problem.map_or(Ok(()), |p| Err(ConfigError::InvalidPolicy(p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_policies() {
+        let lenient = TokenTypePolicy::Lenient;
+        let strict = TokenTypePolicy::Strict;
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/AT+JWT",
+        ] {
+            assert!(
+                lenient.accepts(Some(typ)) && strict.accepts(Some(typ)),
+                "{typ}"
+            );
+        }
+        assert!(lenient.accepts(Some("JWT")) && lenient.accepts(None));
+        assert!(!strict.accepts(Some("JWT")) && !strict.accepts(None));
+        for typ in [
+            "id+jwt",
+            "application/jwt",
+            "",
+            "logout+jwt",
+            "application/",
+        ] {
+            assert!(!lenient.accepts(Some(typ)), "{typ}");
+        }
+    }
+
+    #[test]
+    fn builder_rejects_open_doors() {
+        let base = || AuthConfig::builder("https://id.example.com/oidc", "https://shopping.api");
+        assert!(base().build().is_ok());
+        assert_eq!(
+            AuthConfig::builder("https://i", "").build().unwrap_err(),
+            ConfigError::NoAudience
+        );
+        assert_eq!(
+            base().algorithms([Algorithm::HS256]).build().unwrap_err(),
+            ConfigError::SymmetricMismatch
+        );
+        assert_eq!(
+            base().symmetric_secret(*b"short").build().unwrap_err(),
+            ConfigError::WeakSecret
+        );
+        assert!(base().symmetric_secret([7u8; 32]).build().is_ok());
+        assert_eq!(
+            base().algorithms([]).build().unwrap_err(),
+            ConfigError::NoAlgorithms
+        );
+        assert_eq!(
+            base()
+                .leeway(Duration::from_secs(3600))
+                .build()
+                .unwrap_err(),
+            ConfigError::LeewayTooLarge
+        );
+        assert!(matches!(
+            base().jwks_uri("http://keys.example.com/jwks").build(),
+            Err(ConfigError::InsecureJwksUrl(_))
+        ));
+        assert!(base().jwks_uri("http://127.0.0.1:9/jwks").build().is_ok());
+        assert!(matches!(
+            AuthConfig::builder("http://id.example.com", "a").build(),
+            Err(ConfigError::IssuerNotDiscoverable(_))
+        ));
+        assert!(
+            AuthConfig::builder("not a url", "a")
+                .jwks_uri("https://id.example.com/jwks")
+                .build()
+                .is_ok()
+        );
+    }
+}

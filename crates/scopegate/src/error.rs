@@ -1,0 +1,417 @@
+//! Why a request was refused, and the one place that turns a refusal into an HTTP response
+//! (RFC 6750 §3).
+//!
+//! | [`AuthError`] | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | [`MissingToken`](AuthError::MissingToken), [`NotConfigured`](AuthError::NotConfigured) | 401 | `Bearer realm="…"` (no error) |
+//! | [`InvalidRequest`](AuthError::InvalidRequest) | 400 | `error="invalid_request"` |
+//! | token problems (malformed, expired, forged, unknown key, wrong issuer/audience, …) | 401 | `error="invalid_token"` |
+//! | [`InsufficientScope`](AuthError::InsufficientScope) | 403 | `error="insufficient_scope", scope="…"` |
+//! | [`KeysUnavailable`](AuthError::KeysUnavailable) | 503 + `Retry-After` | none |
+//!
+//! Descriptions are fixed, short texts: they never echo any part of the token.
+
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+/// Why a request was not authorized.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The request carries no bearer token at all.
+    #[error("no bearer token in the request")]
+    MissingToken,
+    /// The request's credentials are not a well-formed bearer token request (RFC 6750 §2.1).
+    #[error("{0}")]
+    InvalidRequest(RequestProblem),
+    /// The token is not a well-formed signed JWT.
+    #[error("{0}")]
+    MalformedToken(TokenProblem),
+    /// The token's `alg` is not on the allow-list (this includes `none` and unknown names).
+    #[error("token algorithm is not allowed")]
+    DisallowedAlgorithm,
+    /// The token's header uses a JWS extension scopegate does not implement (`crit`, `b64`).
+    #[error("token header uses an unsupported extension")]
+    UnsupportedHeader,
+    /// The token's `typ` header says it is not an access token.
+    #[error("token type is not an access token")]
+    WrongTokenType,
+    /// No key of the issuer's current key set has the token's `kid`.
+    #[error("token signing key is unknown")]
+    UnknownKey,
+    /// The key named by `kid` cannot verify the token's `alg` (type, curve or the key's own `alg`).
+    #[error("token algorithm does not match its key")]
+    KeyAlgorithmMismatch,
+    /// The signature does not verify.
+    #[error("token signature is invalid")]
+    BadSignature,
+    /// `exp` (plus leeway) is in the past.
+    #[error("token has expired")]
+    Expired,
+    /// `nbf` (minus leeway) is in the future.
+    #[error("token is not yet valid")]
+    NotYetValid,
+    /// A required claim (`iss`, `aud`, `exp`) is absent.
+    #[error("token lacks a required claim")]
+    MissingClaim(&'static str),
+    /// A claim has the wrong type or an impossible value.
+    #[error("token has a malformed claim")]
+    InvalidClaim(&'static str),
+    /// `iss` is not the configured issuer (or none of them).
+    #[error("token issuer is not accepted")]
+    WrongIssuer,
+    /// No `aud` value is an accepted audience.
+    #[error("token audience is not accepted")]
+    WrongAudience,
+    /// The issuer's keys cannot be had right now and the token's key is not among those known.
+    /// Answered with 503, not 401, so that clients keep their (probably good) token.
+    #[error("the issuer's signing keys are temporarily unavailable")]
+    KeysUnavailable {
+        /// When a new attempt to fetch the keys will be made.
+        retry_after: Duration,
+    },
+    /// The token is valid but lacks scopes the route requires.
+    #[error("token lacks the scope this resource requires")]
+    InsufficientScope {
+        /// The scopes the route requires, space-delimited (the `scope` attribute of the challenge).
+        required: Arc<str>,
+    },
+    /// The token's organization is not the one the request addresses (Logto organizations).
+    #[error("token is not for this organization")]
+    WrongOrganization,
+    /// An extractor or guard ran on a route that no [`BearerAuthLayer`](crate::BearerAuthLayer)
+    /// covers: a configuration mistake, answered as if no token had been sent (fail closed).
+    #[error("no authorization layer covers this route")]
+    NotConfigured,
+}
+
+/// What is wrong with the credentials of a request (answered 400 `invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestProblem {
+    /// The `Authorization` header uses another scheme than `Bearer`.
+    #[error("authorization scheme is not Bearer")]
+    WrongScheme,
+    /// More than one `Authorization` header.
+    #[error("more than one Authorization header")]
+    SeveralHeaders,
+    /// `Bearer` without a token, or with more than one.
+    #[error("expected exactly one bearer token")]
+    NotOneToken,
+    /// Characters outside the RFC 6750 `b64token` syntax.
+    #[error("bearer token has invalid characters")]
+    InvalidCharacters,
+    /// Tokens in more than one place (header, cookie, custom header): RFC 6750 §2.
+    #[error("bearer token sent in more than one place")]
+    SeveralPlaces,
+}
+
+/// What is wrong with the token's form (answered 401 `invalid_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenProblem {
+    /// Longer than the configured maximum.
+    #[error("token is too long")]
+    TooLong,
+    /// Five segments: an encrypted token (JWE), which a resource server cannot read.
+    #[error("encrypted tokens are not accepted")]
+    Encrypted,
+    /// Not three dot-separated segments.
+    #[error("token is not a signed JWT")]
+    NotJws,
+    /// A segment is not unpadded base64url.
+    #[error("token is not valid base64url")]
+    Base64,
+    /// The header or claims are not a JSON object with unique member names.
+    #[error("token is not valid JSON")]
+    Json,
+    /// The header's `alg` or `kid` is not a string.
+    #[error("token header is malformed")]
+    Header,
+}
+
+/// The RFC 6750 §3.1 error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// `invalid_request`: 400.
+    InvalidRequest,
+    /// `invalid_token`: 401.
+    InvalidToken,
+    /// `insufficient_scope`: 403.
+    InsufficientScope,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `WWW-Authenticate` and response bodies.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+impl AuthError {
+    /// The HTTP status this refusal is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AuthError::MissingToken | AuthError::NotConfigured => StatusCode::UNAUTHORIZED,
+            AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
+                StatusCode::FORBIDDEN
+            }
+            AuthError::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 error code, or `None` where the challenge carries none (no credentials, or
+    /// a 503 that is no challenge at all).
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            AuthError::MissingToken
+            | AuthError::NotConfigured
+            | AuthError::KeysUnavailable { .. } => None,
+            AuthError::InvalidRequest(_) => Some(ErrorCode::InvalidRequest),
+            AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
+                Some(ErrorCode::InsufficientScope)
+            }
+            _ => Some(ErrorCode::InvalidToken),
+        }
+    }
+
+    /// A stable, machine-readable reason (for logs and metrics labels).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "missing_token",
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::MalformedToken(TokenProblem::TooLong) => "token_too_long",
+            AuthError::MalformedToken(_) => "malformed_token",
+            AuthError::DisallowedAlgorithm => "disallowed_algorithm",
+            AuthError::UnsupportedHeader => "unsupported_header",
+            AuthError::WrongTokenType => "wrong_token_type",
+            AuthError::UnknownKey => "unknown_key",
+            AuthError::KeyAlgorithmMismatch => "key_algorithm_mismatch",
+            AuthError::BadSignature => "bad_signature",
+            AuthError::Expired => "expired",
+            AuthError::NotYetValid => "not_yet_valid",
+            AuthError::MissingClaim(_) => "missing_claim",
+            AuthError::InvalidClaim(_) => "invalid_claim",
+            AuthError::WrongIssuer => "wrong_issuer",
+            AuthError::WrongAudience => "wrong_audience",
+            AuthError::KeysUnavailable { .. } => "keys_unavailable",
+            AuthError::InsufficientScope { .. } => "insufficient_scope",
+            AuthError::WrongOrganization => "wrong_organization",
+            AuthError::NotConfigured => "not_configured",
+        }
+    }
+}
+
+/// Renders the body of a refusal; the status and headers stay scopegate's.
+///
+/// Returns the `Content-Type` and the body bytes.
+pub type BodyRenderer = Arc<dyn Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync>;
+
+/// Turns an [`AuthError`] into a response: the status, `WWW-Authenticate` (with the configured
+/// realm), `Retry-After` for 503, and a JSON body `{"error", "error_description"}` unless a
+/// [`BodyRenderer`] is set.
+#[derive(Clone)]
+pub struct ErrorResponder {
+    realm: Option<Arc<str>>,
+    renderer: Option<BodyRenderer>,
+}
+
+impl fmt::Debug for ErrorResponder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorResponder")
+            .field("realm", &self.realm)
+            .field("renderer", &self.renderer.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl Default for ErrorResponder {
+    fn default() -> Self {
+        ErrorResponder::new()
+    }
+}
+
+impl ErrorResponder {
+    /// Responses with no realm attribute and JSON bodies.
+    pub fn new() -> Self {
+        ErrorResponder {
+            realm: None,
+            renderer: None,
+        }
+    }
+
+    /// Sets the `realm` attribute of every challenge.
+    pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(Arc::from(realm.into()));
+        self
+    }
+
+    /// Renders bodies with `renderer` instead of the default JSON.
+    pub fn with_body_renderer(
+        mut self,
+        renderer: impl Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync + 'static,
+    ) -> Self {
+        self.renderer = Some(Arc::new(renderer));
+        self
+    }
+
+    /// The realm, if one is set.
+    pub fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// The `WWW-Authenticate` value for `error`, or `None` for a 503.
+    pub fn challenge(&self, error: &AuthError) -> Option<HeaderValue> {
+        if matches!(error, AuthError::KeysUnavailable { .. }) {
+            return None;
+        }
+        let mut value = String::from("Bearer");
+        let mut sep = " ";
+        if let Some(realm) = &self.realm {
+            push_param(&mut value, sep, "realm", realm);
+            sep = ", ";
+        }
+        if let Some(code) = error.code() {
+            push_param(&mut value, sep, "error", code.as_str());
+            push_param(&mut value, ", ", "error_description", &error.to_string());
+            if let AuthError::InsufficientScope { required } = error {
+                push_param(&mut value, ", ", "scope", required);
+            }
+        }
+        // Every piece is quoted and stripped of control characters, so this cannot fail; the
+        // fallback keeps a valid challenge if it ever did.
+        Some(HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer")))
+    }
+
+    /// The full response for `error`.
+    pub fn respond(&self, error: &AuthError) -> Response<Full<Bytes>> {
+        let (content_type, body) = match &self.renderer {
+            Some(render) => render(error),
+            None => (
+                HeaderValue::from_static("application/json"),
+                json_body(error),
+            ),
+        };
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = error.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, content_type);
+        if let Some(challenge) = self.challenge(error) {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let AuthError::KeysUnavailable { retry_after } = error {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// `{"error": code, "error_description": text}`; a 503 says `temporarily_unavailable`
+/// (RFC 6749 §4.1.2.1's code for the same situation).
+fn json_body(error: &AuthError) -> Bytes {
+    let code = match error.code() {
+        Some(code) => code.as_str(),
+        None if matches!(error, AuthError::KeysUnavailable { .. }) => "temporarily_unavailable",
+        None => "unauthorized",
+    };
+    let body = serde_json::json!({ "error": code, "error_description": error.to_string() });
+    Bytes::from(body.to_string())
+}
+
+/// Appends `name="value"` as an RFC 9110 quoted-string; characters a header may not carry are
+/// dropped rather than failing the response.
+fn push_param(out: &mut String, sep: &str, name: &str, value: &str) {
+    let _ = write!(out, "{sep}{name}=\"");
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' | '!'..='~' => out.push(c),
+            _ => {}
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for AuthError {
+    /// Renders with no realm and the JSON body. Routes behind a
+    /// [`BearerAuthLayer`](crate::BearerAuthLayer) get the layer's realm and renderer through the
+    /// extractors instead.
+    fn into_response(self) -> axum::response::Response {
+        ErrorResponder::new()
+            .respond(&self)
+            .map(axum::body::Body::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_attributes() {
+        let responder = ErrorResponder::new().with_realm("shop \"main\"");
+        let missing = responder.challenge(&AuthError::MissingToken).unwrap();
+        assert_eq!(missing, r#"Bearer realm="shop \"main\"""#);
+        let scope = responder
+            .challenge(&AuthError::InsufficientScope {
+                required: Arc::from("read:products"),
+            })
+            .unwrap();
+        assert_eq!(
+            scope,
+            r#"Bearer realm="shop \"main\"", error="insufficient_scope", error_description="token lacks the scope this resource requires", scope="read:products""#
+        );
+        let no_realm = ErrorResponder::new()
+            .challenge(&AuthError::Expired)
+            .unwrap();
+        assert_eq!(
+            no_realm,
+            r#"Bearer error="invalid_token", error_description="token has expired""#
+        );
+        assert!(
+            responder
+                .challenge(&AuthError::KeysUnavailable {
+                    retry_after: Duration::from_secs(3)
+                })
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_header() {
+        let responder = ErrorResponder::new().with_realm("a\r\nSet-Cookie: x\u{7f}é");
+        let value = responder.challenge(&AuthError::MissingToken).unwrap();
+        assert_eq!(value, r#"Bearer realm="aSet-Cookie: x""#);
+    }
+
+    #[test]
+    fn responses_have_status_headers_and_json() {
+        let responder = ErrorResponder::new();
+        let response = responder.respond(&AuthError::KeysUnavailable {
+            retry_after: Duration::from_millis(1),
+        });
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+        let response = responder.respond(&AuthError::InvalidRequest(RequestProblem::WrongScheme));
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+    }
+}

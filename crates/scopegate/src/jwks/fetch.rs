@@ -1,0 +1,194 @@
+//! Bounded HTTP GETs of JWKS and discovery documents.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{ACCEPT, CACHE_CONTROL, USER_AGENT};
+use serde_json::Value;
+use url::Url;
+
+use super::{JwksError, is_secure_url};
+
+const USER_AGENT_VALUE: &str = concat!("scopegate/", env!("CARGO_PKG_VERSION"));
+
+/// A fetched body and the freshness the server gave it.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub(crate) body: Bytes,
+    pub(crate) status: u16,
+    /// `Cache-Control: max-age`; `Some(0)` for `no-cache`/`no-store`; `None` when absent.
+    pub(crate) max_age: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Fetcher {
+    client: reqwest::Client,
+    max_body_bytes: usize,
+    allow_insecure_http: bool,
+}
+
+impl Fetcher {
+    pub(crate) fn new(
+        client: reqwest::Client,
+        max_body_bytes: usize,
+        allow_insecure_http: bool,
+    ) -> Fetcher {
+        Fetcher {
+            client,
+            max_body_bytes,
+            allow_insecure_http,
+        }
+    }
+
+    /// GETs `url`, reading at most `max_body_bytes`. Callers bound the time.
+    pub(crate) async fn get(&self, url: &Url, accept: &'static str) -> Result<Fetched, JwksError> {
+        if !self.allow_insecure_http && !is_secure_url(url) {
+            return Err(JwksError::InsecureUrl(url.to_string()));
+        }
+        let transport = |e: reqwest::Error| JwksError::Transport {
+            url: url.to_string(),
+            message: error_chain(&e),
+        };
+        let mut response = self
+            .client
+            .get(url.clone())
+            .header(USER_AGENT, USER_AGENT_VALUE)
+            .header(ACCEPT, accept)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(JwksError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+            });
+        }
+        let max = self.max_body_bytes;
+        if response
+            .content_length()
+            .is_some_and(|len| len > max as u64)
+        {
+            return Err(JwksError::TooLarge { max });
+        }
+        let max_age = response
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_max_age);
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > max {
+                return Err(JwksError::TooLarge { max });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            body: body.freeze(),
+            status: status.as_u16(),
+            max_age,
+        })
+    }
+
+    /// Finds the JWKS URL of `issuer`: OpenID Connect discovery first, then RFC 8414.
+    pub(crate) async fn discover_jwks_uri(&self, issuer: &str) -> Result<Url, JwksError> {
+        let trimmed = issuer.trim_end_matches('/');
+        let oidc = format!("{trimmed}/.well-known/openid-configuration");
+        let oidc = Url::parse(&oidc).map_err(|_| JwksError::Discovery("issuer is not a URL"))?;
+        let fetched = match self.get(&oidc, "application/json").await {
+            Ok(fetched) => fetched,
+            Err(JwksError::Status { status: 404, .. }) => {
+                self.get(&rfc8414_url(&oidc)?, "application/json").await?
+            }
+            Err(e) => return Err(e),
+        };
+        let doc: Value = serde_json::from_slice(&fetched.body).map_err(|_| JwksError::NotJson)?;
+        // OIDC Discovery §4.3, RFC 8414 §3.3: the document must name the very issuer we expect,
+        // or a lookalike could hand out its own keys.
+        if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
+            return Err(JwksError::Discovery("issuer in the document differs"));
+        }
+        let jwks_uri = doc
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or(JwksError::Discovery("no jwks_uri"))?;
+        Url::parse(jwks_uri).map_err(|_| JwksError::Discovery("jwks_uri is not a URL"))
+    }
+}
+
+/// RFC 8414 §3.1: the well-known segment goes between host and issuer path.
+fn rfc8414_url(oidc: &Url) -> Result<Url, JwksError> {
+    let path = oidc
+        .path()
+        .strip_suffix("/.well-known/openid-configuration")
+        .unwrap_or("");
+    let mut url = oidc.clone();
+    url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    Ok(url)
+}
+
+/// `max-age` from a `Cache-Control` value; `no-cache`/`no-store` count as zero.
+fn parse_max_age(value: &str) -> Option<Duration> {
+    let mut max_age = None;
+    for directive in value.split(',') {
+        let directive = directive.trim();
+        let (name, arg) = match directive.split_once('=') {
+            Some((name, arg)) => (name.trim(), Some(arg.trim().trim_matches('"'))),
+            None => (directive, None),
+        };
+        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
+            return Some(Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age") {
+            max_age = arg
+                .and_then(|a| a.parse::<u64>().ok())
+                .map(Duration::from_secs);
+        }
+    }
+    max_age
+}
+
+/// The error and its sources on one line: reqwest's top-level message alone rarely says why.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_parsing() {
+        assert_eq!(parse_max_age("max-age=300"), Some(Duration::from_secs(300)));
+        assert_eq!(
+            parse_max_age("public, max-age=60, must-revalidate"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(parse_max_age("no-cache, max-age=0"), Some(Duration::ZERO));
+        assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(parse_max_age("public"), None);
+        assert_eq!(parse_max_age("max-age=abc"), None);
+    }
+
+    #[test]
+    fn rfc8414_inserts_the_well_known_segment() {
+        let oidc =
+            Url::parse("https://id.example.com/oidc/.well-known/openid-configuration").unwrap();
+        assert_eq!(
+            rfc8414_url(&oidc).unwrap().as_str(),
+            "https://id.example.com/.well-known/oauth-authorization-server/oidc"
+        );
+        let root = Url::parse("https://id.example.com/.well-known/openid-configuration").unwrap();
+        assert_eq!(
+            rfc8414_url(&root).unwrap().as_str(),
+            "https://id.example.com/.well-known/oauth-authorization-server"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The issuer's signing keys: parsing a JWKS into a [`KeySet`], finding its URL by discovery,
+//! fetching it, and keeping it fresh without ever hammering the issuer.
+
+mod fetch;
+mod key;
+mod set;
+mod source;
+
+use std::time::Duration;
+
+pub use key::{KeyKind, SkippedKey, VerificationKey};
+pub(crate) use set::KeyLookup;
+pub use set::{DEFAULT_MAX_KEYS, KeySet};
+pub use source::JwksStats;
+pub(crate) use source::{KeySource, RefreshReason};
+
+/// The HTTP side of a key source: one per issuer, built from the user's (or a default) client.
+pub(crate) fn fetcher(
+    client: reqwest::Client,
+    max_body_bytes: usize,
+    allow_insecure_http: bool,
+) -> fetch::Fetcher {
+    fetch::Fetcher::new(client, max_body_bytes, allow_insecure_http)
+}
+
+/// Where the issuer's keys come from.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum JwksSource {
+    /// OpenID Connect discovery: `{issuer}/.well-known/openid-configuration`, falling back to
+    /// RFC 8414 `/.well-known/oauth-authorization-server`; its `jwks_uri` is then fetched.
+    #[default]
+    Discovery,
+    /// This JWKS URL (e.g. Logto's `<endpoint>/oidc/jwks`).
+    Uri(url::Url),
+    /// A fixed key set, never fetched (tests, air-gapped deployments).
+    Static(KeySet),
+}
+
+/// How the key set is fetched and refreshed. The defaults suit public issuers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksPolicy {
+    /// Time limit for one fetch, discovery included (default 5 s).
+    pub fetch_timeout: Duration,
+    /// Least time between two fetches caused by unknown `kid`s (default 10 s).
+    pub unknown_kid_cooldown: Duration,
+    /// Floor of the refresh interval taken from `Cache-Control: max-age` (default 1 min). Logto
+    /// sends `max-age=0`; this keeps it to one fetch a minute.
+    pub min_refresh_interval: Duration,
+    /// Ceiling of the refresh interval (default 24 h).
+    pub max_refresh_interval: Duration,
+    /// Refresh interval when the response has no `max-age` (default 10 min).
+    pub default_refresh_interval: Duration,
+    /// First retry delay after a failed fetch; doubles per failure, with jitter (default 1 s).
+    pub retry_initial: Duration,
+    /// Longest retry delay (default 5 min).
+    pub retry_max: Duration,
+    /// Largest JWKS (or discovery) body accepted (default 512 KiB).
+    pub max_body_bytes: usize,
+    /// Most keys a JWKS may list (default 100).
+    pub max_keys: usize,
+}
+
+impl Default for JwksPolicy {
+    fn default() -> Self {
+        JwksPolicy {
+            fetch_timeout: Duration::from_secs(5),
+            unknown_kid_cooldown: Duration::from_secs(10),
+            min_refresh_interval: Duration::from_secs(60),
+            max_refresh_interval: Duration::from_secs(24 * 3600),
+            default_refresh_interval: Duration::from_secs(600),
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+            max_body_bytes: 512 * 1024,
+            max_keys: DEFAULT_MAX_KEYS,
+        }
+    }
+}
+
+/// Why fetching or parsing a key set (or discovery document) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwksError {
+    /// Connecting or reading failed.
+    #[error("request to {url} failed: {message}")]
+    Transport {
+        /// The URL fetched.
+        url: String,
+        /// What the HTTP client said.
+        message: String,
+    },
+    /// The fetch took longer than the policy's timeout.
+    #[error("request to {url} timed out")]
+    Timeout {
+        /// The URL fetched.
+        url: String,
+    },
+    /// A non-success status.
+    #[error("{url} answered HTTP {status}")]
+    Status {
+        /// The URL fetched.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The body was larger than the policy allows.
+    #[error("response body exceeds {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// The body is not JSON.
+    #[error("response is not JSON")]
+    NotJson,
+    /// The body is JSON but has no `keys` array.
+    #[error("response is not a JWK set")]
+    NotAJwks,
+    /// More keys than the policy allows.
+    #[error("JWK set lists {count} keys, more than the limit of {max}")]
+    TooManyKeys {
+        /// Keys listed.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not one key could be used.
+    #[error("JWK set has no usable signing key")]
+    NoUsableKeys,
+    /// The discovery document is unusable (no `jwks_uri`, or another `issuer`).
+    #[error("discovery document is unusable: {0}")]
+    Discovery(&'static str),
+    /// A URL is not https (plain http is allowed for loopback hosts only).
+    #[error("refusing insecure URL {0}: use https")]
+    InsecureUrl(String),
+}
+
+/// Whether `url` may be fetched: https, or http to a loopback host (local development).
+pub(crate) fn is_secure_url(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}

@@ -1,0 +1,410 @@
+//! The live key set of one issuer: read lock-free on every request, refreshed by one fetch at a
+//! time, on a schedule, and on unknown `kid`s no more than once per cooldown.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::{ArcSwap, Guard};
+use rand::Rng as _;
+use url::Url;
+
+use super::fetch::Fetcher;
+use super::{JwksError, JwksPolicy, JwksSource, KeySet};
+
+/// Why a fetch of the key set was attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefreshReason {
+    /// The first token arrived and no key set was ever fetched.
+    Initial,
+    /// A token named a `kid` the current set lacks.
+    UnknownKid,
+    /// The refresh interval (or a retry delay) elapsed.
+    Scheduled,
+    /// [`Validator::warm_up`](crate::Validator::warm_up).
+    WarmUp,
+}
+
+impl RefreshReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            RefreshReason::Initial => "initial",
+            RefreshReason::UnknownKid => "unknown_kid",
+            RefreshReason::Scheduled => "scheduled",
+            RefreshReason::WarmUp => "warm_up",
+        }
+    }
+
+    /// Request-driven fetches are rate-limited by the cooldown; the schedule limits itself.
+    fn obeys_cooldown(self) -> bool {
+        matches!(self, RefreshReason::Initial | RefreshReason::UnknownKid)
+    }
+}
+
+/// Counters of one issuer's key fetches (for tests, dashboards and alerts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksStats {
+    /// Fetch attempts (discovery and JWKS together count as one).
+    pub fetches: u64,
+    /// Attempts that failed; the previous key set stayed in use.
+    pub failures: u64,
+    /// Attempts for the first token.
+    pub initial: u64,
+    /// Attempts caused by unknown `kid`s.
+    pub unknown_kid: u64,
+    /// Scheduled refreshes and retries.
+    pub scheduled: u64,
+    /// Attempts by `warm_up`.
+    pub warm_up: u64,
+    /// Keys in the current set.
+    pub keys: usize,
+    /// When the current set was fetched.
+    pub last_success: Option<SystemTime>,
+}
+
+/// One issuer's key set and the machinery that keeps it fresh. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct KeySource {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    issuer: Arc<str>,
+    origin: Origin,
+    fetcher: Fetcher,
+    policy: JwksPolicy,
+    keys: ArcSwap<KeySet>,
+    /// A set was fetched (or given) at least once.
+    has_keys: AtomicBool,
+    /// The last fetch attempt succeeded.
+    healthy: AtomicBool,
+    /// Single flight: held for the duration of one fetch.
+    gate: tokio::sync::Mutex<()>,
+    /// Completed attempts; a waiter that sees it move knows it joined someone else's fetch.
+    completed: AtomicU64,
+    state: Mutex<State>,
+    background: AtomicBool,
+    counters: Counters,
+}
+
+#[derive(Debug)]
+enum Origin {
+    Static,
+    Uri(Url),
+    Discovery { discovered: Mutex<Option<Url>> },
+}
+
+#[derive(Debug)]
+struct State {
+    last_attempt: Option<Instant>,
+    next_refresh: Instant,
+    consecutive_failures: u32,
+    last_success: Option<SystemTime>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    failures: AtomicU64,
+    initial: AtomicU64,
+    unknown_kid: AtomicU64,
+    scheduled: AtomicU64,
+    warm_up: AtomicU64,
+}
+
+impl KeySource {
+    pub(crate) fn new(
+        issuer: Arc<str>,
+        source: JwksSource,
+        fetcher: Fetcher,
+        policy: JwksPolicy,
+    ) -> KeySource {
+        let (origin, keys, has_keys) = match source {
+            JwksSource::Static(set) => (Origin::Static, set, true),
+            JwksSource::Uri(url) => (Origin::Uri(url), KeySet::default(), false),
+            JwksSource::Discovery => (
+                Origin::Discovery {
+                    discovered: Mutex::new(None),
+                },
+                KeySet::default(),
+                false,
+            ),
+        };
+        let next_refresh = Instant::now() + policy.default_refresh_interval;
+        KeySource {
+            shared: Arc::new(Shared {
+                issuer,
+                origin,
+                fetcher,
+                policy,
+                keys: ArcSwap::from_pointee(keys),
+                has_keys: AtomicBool::new(has_keys),
+                healthy: AtomicBool::new(true),
+                gate: tokio::sync::Mutex::new(()),
+                completed: AtomicU64::new(0),
+                state: Mutex::new(State {
+                    last_attempt: None,
+                    next_refresh,
+                    consecutive_failures: 0,
+                    last_success: None,
+                }),
+                background: AtomicBool::new(false),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// The current key set: a lock-free snapshot.
+    pub(crate) fn current(&self) -> Guard<Arc<KeySet>> {
+        self.shared.keys.load()
+    }
+
+    /// Whether a key set was ever fetched (or given).
+    pub(crate) fn has_keys(&self) -> bool {
+        self.shared.has_keys.load(Ordering::Acquire)
+    }
+
+    /// Whether the last fetch attempt succeeded.
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.shared.healthy.load(Ordering::Acquire)
+    }
+
+    /// How long a client should wait before the keys may be there: until the next attempt,
+    /// between one second and the cooldown.
+    pub(crate) fn retry_after(&self) -> Duration {
+        let state = self.shared.lock_state();
+        let until_next = state.next_refresh.saturating_duration_since(Instant::now());
+        until_next.clamp(
+            Duration::from_secs(1),
+            self.shared
+                .policy
+                .unknown_kid_cooldown
+                .max(Duration::from_secs(1)),
+        )
+    }
+
+    pub(crate) fn stats(&self) -> JwksStats {
+        let shared = &self.shared;
+        let c = &shared.counters;
+        JwksStats {
+            fetches: shared.completed.load(Ordering::Acquire),
+            failures: c.failures.load(Ordering::Relaxed),
+            initial: c.initial.load(Ordering::Relaxed),
+            unknown_kid: c.unknown_kid.load(Ordering::Relaxed),
+            scheduled: c.scheduled.load(Ordering::Relaxed),
+            warm_up: c.warm_up.load(Ordering::Relaxed),
+            keys: shared.keys.load().len(),
+            last_success: shared.lock_state().last_success,
+        }
+    }
+
+    /// Starts the periodic refresh, once, if a tokio runtime is at hand. The task holds only a
+    /// weak reference: it ends when the validator is dropped.
+    pub(crate) fn ensure_background_refresh(&self) {
+        let shared = &self.shared;
+        if matches!(shared.origin, Origin::Static) || shared.background.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !shared.background.swap(true, Ordering::AcqRel) {
+            runtime.spawn(background_refresh(Arc::downgrade(shared)));
+        }
+    }
+
+    /// Fetches the key set unless another fetch is running (then waits for it, bounded) or, for
+    /// request-driven reasons, the cooldown has not passed. Returns the result of the fetch this
+    /// call made, or `None` if it made none.
+    pub(crate) async fn refresh(&self, reason: RefreshReason) -> Option<Result<(), JwksError>> {
+        let shared = &self.shared;
+        if matches!(shared.origin, Origin::Static) {
+            return None;
+        }
+        let seen = shared.completed.load(Ordering::Acquire);
+        // The holder's fetch is bounded by the fetch timeout, so this wait is too.
+        let wait = shared.policy.fetch_timeout + Duration::from_millis(250);
+        let Ok(_gate) = tokio::time::timeout(wait, shared.gate.lock()).await else {
+            return None;
+        };
+        if shared.completed.load(Ordering::Acquire) != seen {
+            return None; // joined a fetch that finished while we waited
+        }
+        if reason.obeys_cooldown() {
+            let state = shared.lock_state();
+            if state
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < shared.policy.unknown_kid_cooldown)
+            {
+                return None;
+            }
+        }
+        Some(shared.fetch_and_swap(reason).await)
+    }
+}
+
+impl Shared {
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        // State is plain data updated in one step; a panic elsewhere cannot leave it torn.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn fetch_and_swap(&self, reason: RefreshReason) -> Result<(), JwksError> {
+        let counter = match reason {
+            RefreshReason::Initial => &self.counters.initial,
+            RefreshReason::UnknownKid => &self.counters.unknown_kid,
+            RefreshReason::Scheduled => &self.counters.scheduled,
+            RefreshReason::WarmUp => &self.counters.warm_up,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.policy.fetch_timeout, self.fetch()).await {
+            Ok(result) => result,
+            Err(_) => Err(JwksError::Timeout {
+                url: self.display_url(),
+            }),
+        };
+        let elapsed = started.elapsed();
+        let now = Instant::now();
+        let outcome = {
+            let mut state = self.lock_state();
+            state.last_attempt = Some(now);
+            match result {
+                Ok((set, status, max_age, url)) => {
+                    let interval = max_age
+                        .unwrap_or(self.policy.default_refresh_interval)
+                        .clamp(
+                            self.policy.min_refresh_interval,
+                            self.policy.max_refresh_interval,
+                        );
+                    state.next_refresh = now + interval;
+                    state.consecutive_failures = 0;
+                    state.last_success = Some(SystemTime::now());
+                    tracing::info!(
+                        target: "scopegate::jwks",
+                        issuer = %self.issuer, %url, status, keys = set.len(),
+                        duration_ms = elapsed.as_millis() as u64, reason = reason.as_str(),
+                        next_refresh_s = interval.as_secs(), "fetched signing keys"
+                    );
+                    metrics::gauge!("scopegate_jwks_keys", "issuer" => self.issuer.to_string())
+                        .set(set.len() as f64);
+                    if let Ok(since_epoch) = SystemTime::now().duration_since(UNIX_EPOCH) {
+                        metrics::gauge!("scopegate_jwks_last_success_timestamp_seconds", "issuer" => self.issuer.to_string())
+                            .set(since_epoch.as_secs_f64());
+                    }
+                    self.keys.store(Arc::new(set));
+                    self.has_keys.store(true, Ordering::Release);
+                    self.healthy.store(true, Ordering::Release);
+                    Ok(())
+                }
+                Err(error) => {
+                    state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                    let delay = self.retry_delay(state.consecutive_failures);
+                    state.next_refresh = now + delay;
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    self.healthy.store(false, Ordering::Release);
+                    if let (
+                        Origin::Discovery { discovered },
+                        JwksError::Status { status: 404, .. },
+                    ) = (&self.origin, &error)
+                    {
+                        // The JWKS moved: discover it again next time.
+                        *discovered.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    }
+                    tracing::warn!(
+                        target: "scopegate::jwks",
+                        issuer = %self.issuer, %error, duration_ms = elapsed.as_millis() as u64,
+                        reason = reason.as_str(), failures = state.consecutive_failures,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "fetching signing keys failed; keeping the previous set"
+                    );
+                    Err(error)
+                }
+            }
+        };
+        let result_label = if outcome.is_ok() { "ok" } else { "error" };
+        metrics::counter!("scopegate_jwks_fetches_total", "issuer" => self.issuer.to_string(), "result" => result_label, "reason" => reason.as_str())
+            .increment(1);
+        metrics::histogram!("scopegate_jwks_fetch_duration_seconds", "issuer" => self.issuer.to_string())
+            .record(elapsed.as_secs_f64());
+        self.completed.fetch_add(1, Ordering::Release);
+        outcome
+    }
+
+    async fn fetch(&self) -> Result<(KeySet, u16, Option<Duration>, Url), JwksError> {
+        let url = match &self.origin {
+            Origin::Static => return Err(JwksError::Discovery("static key set")),
+            Origin::Uri(url) => url.clone(),
+            Origin::Discovery { discovered } => {
+                let known = discovered
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                match known {
+                    Some(url) => url,
+                    None => {
+                        let url = self.fetcher.discover_jwks_uri(&self.issuer).await?;
+                        *discovered.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Some(url.clone());
+                        url
+                    }
+                }
+            }
+        };
+        let fetched = self
+            .fetcher
+            .get(&url, "application/jwk-set+json, application/json")
+            .await?;
+        let set = KeySet::from_jwks_json(&fetched.body, self.policy.max_keys)?;
+        Ok((set, fetched.status, fetched.max_age, url))
+    }
+
+    fn display_url(&self) -> String {
+        match &self.origin {
+            Origin::Static => String::new(),
+            Origin::Uri(url) => url.to_string(),
+            Origin::Discovery { discovered } => discovered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map_or_else(
+                    || format!("{}/.well-known/openid-configuration", self.issuer),
+                    Url::to_string,
+                ),
+        }
+    }
+
+    /// Exponential backoff with "equal jitter": half the delay fixed, half random, so that many
+    /// resource servers restarted together do not retry in lockstep.
+    fn retry_delay(&self, failures: u32) -> Duration {
+        let exp = failures.saturating_sub(1).min(20);
+        let full = self
+            .policy
+            .retry_initial
+            .saturating_mul(1 << exp)
+            .min(self.policy.retry_max);
+        let half = full / 2;
+        let jitter = rand::rng().random_range(0..=half.as_millis() as u64);
+        half + Duration::from_millis(jitter)
+    }
+}
+
+async fn background_refresh(shared: Weak<Shared>) {
+    loop {
+        let due = match shared.upgrade() {
+            Some(shared) => shared.lock_state().next_refresh,
+            None => return,
+        };
+        tokio::time::sleep_until(due.into()).await;
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        // A request-driven fetch may have moved the schedule while we slept.
+        if Instant::now() >= strong.lock_state().next_refresh {
+            KeySource { shared: strong }
+                .refresh(RefreshReason::Scheduled)
+                .await;
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Finding the bearer token in a request (RFC 6750 §2.1).
+//!
+//! Only the `Authorization` header is read by default: tokens in query strings end up in logs and
+//! caches, and tokens in form bodies force the body to be read (RFC 6750 §2.2, §2.3, §5.3).
+
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE, HeaderName};
+
+use crate::error::{AuthError, RequestProblem};
+
+/// Extracts the token of an `Authorization: Bearer <token>` header.
+///
+/// * no header: [`AuthError::MissingToken`];
+/// * several headers, another scheme, no token or several, characters outside RFC 6750's
+///   `b64token`: [`AuthError::InvalidRequest`].
+///
+/// The scheme is matched case-insensitively (RFC 9110 §11.1); surrounding whitespace is ignored.
+///
+/// ```
+/// use http::HeaderMap;
+/// let mut headers = HeaderMap::new();
+/// headers.insert("authorization", "bearer eyJhbGciOiJFUzM4NCJ9.e30.c2ln".parse().unwrap());
+/// assert_eq!(scopegate::token::bearer_token(&headers), Ok("eyJhbGciOiJFUzM4NCJ9.e30.c2ln"));
+/// ```
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = values.next().ok_or(AuthError::MissingToken)?;
+    if values.next().is_some() {
+        return Err(AuthError::InvalidRequest(RequestProblem::SeveralHeaders));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::InvalidRequest(RequestProblem::InvalidCharacters))?;
+    parse_credentials(value)
+}
+
+/// Parses `Bearer <token>` (the value of an `Authorization` header).
+pub fn parse_credentials(value: &str) -> Result<&str, AuthError> {
+    let value = value.trim_matches([' ', '\t']);
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::InvalidRequest(RequestProblem::WrongScheme));
+    }
+    // RFC 6750: `"Bearer" 1*SP b64token`.
+    let token = rest.trim_start_matches(' ');
+    check_b64token(token)?;
+    Ok(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn check_b64token(token: &str) -> Result<(), AuthError> {
+    if token.is_empty() {
+        return Err(AuthError::InvalidRequest(RequestProblem::NotOneToken));
+    }
+    let body = token.trim_end_matches('=');
+    if body.is_empty() {
+        return Err(AuthError::InvalidRequest(RequestProblem::InvalidCharacters));
+    }
+    for byte in body.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' | b'/' => {}
+            b' ' | b'\t' => return Err(AuthError::InvalidRequest(RequestProblem::NotOneToken)),
+            _ => return Err(AuthError::InvalidRequest(RequestProblem::InvalidCharacters)),
+        }
+    }
+    Ok(())
+}
+
+/// A place a token may be found in, besides the `Authorization` header (which is always read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenLocation {
+    /// The value of a named cookie (e.g. for browser clients of a backend-for-frontend).
+    Cookie(String),
+    /// The whole value of a custom header (e.g. `X-Access-Token`), without a scheme.
+    Header(HeaderName),
+}
+
+/// Finds the one bearer token of a request in the `Authorization` header and the extra
+/// locations. A token in two places is [`RequestProblem::SeveralPlaces`] (RFC 6750 §2).
+pub fn find_token<'h>(
+    headers: &'h HeaderMap,
+    extra: &[TokenLocation],
+) -> Result<&'h str, AuthError> {
+    let mut found = match bearer_token(headers) {
+        Ok(token) => Some(token),
+        Err(AuthError::MissingToken) => None,
+        Err(other) => return Err(other),
+    };
+    for location in extra {
+        let token = match location {
+            TokenLocation::Cookie(name) => cookie_token(headers, name)?,
+            TokenLocation::Header(name) => header_token(headers, name)?,
+        };
+        if let Some(token) = token {
+            if found.is_some() {
+                return Err(AuthError::InvalidRequest(RequestProblem::SeveralPlaces));
+            }
+            found = Some(token);
+        }
+    }
+    found.ok_or(AuthError::MissingToken)
+}
+
+fn header_token<'h>(
+    headers: &'h HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'h str>, AuthError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::InvalidRequest(RequestProblem::SeveralHeaders));
+    }
+    let token = value
+        .to_str()
+        .map_err(|_| AuthError::InvalidRequest(RequestProblem::InvalidCharacters))?
+        .trim_matches([' ', '\t']);
+    check_b64token(token)?;
+    Ok(Some(token))
+}
+
+fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AuthError> {
+    let mut found = None;
+    for header in headers.get_all(COOKIE) {
+        let Ok(header) = header.to_str() else {
+            continue; // other cookies' bytes are not ours to judge
+        };
+        for pair in header.split(';') {
+            let Some((key, value)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            if key != name {
+                continue;
+            }
+            if found.is_some() {
+                return Err(AuthError::InvalidRequest(RequestProblem::SeveralPlaces));
+            }
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            check_b64token(value)?;
+            found = Some(value);
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    fn problem(values: &[&str]) -> AuthError {
+        bearer_token(&headers(values)).unwrap_err()
+    }
+
+    #[test]
+    fn accepts_well_formed_bearer_credentials() {
+        for (value, token) in [
+            ("Bearer abc.def.ghi", "abc.def.ghi"),
+            ("bearer abc", "abc"),
+            ("BEARER   abc", "abc"),
+            ("  Bearer abc  ", "abc"),
+            ("Bearer a-b_c~d+e/f==", "a-b_c~d+e/f=="),
+        ] {
+            assert_eq!(bearer_token(&headers(&[value])), Ok(token), "{value}");
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_credentials() {
+        use RequestProblem::*;
+        assert_eq!(
+            bearer_token(&HeaderMap::new()),
+            Err(AuthError::MissingToken)
+        );
+        assert_eq!(
+            problem(&["Bearer a", "Bearer b"]),
+            AuthError::InvalidRequest(SeveralHeaders)
+        );
+        assert_eq!(
+            problem(&["Basic dXNlcjpwYXNz"]),
+            AuthError::InvalidRequest(WrongScheme)
+        );
+        assert_eq!(problem(&["Bearer"]), AuthError::InvalidRequest(NotOneToken));
+        assert_eq!(
+            problem(&["Bearer a b"]),
+            AuthError::InvalidRequest(NotOneToken)
+        );
+        assert_eq!(
+            problem(&["Bearer a,b"]),
+            AuthError::InvalidRequest(InvalidCharacters)
+        );
+        assert_eq!(
+            problem(&["Bearer ==="]),
+            AuthError::InvalidRequest(InvalidCharacters)
+        );
+        assert_eq!(
+            problem(&["Bearer a=b"]),
+            AuthError::InvalidRequest(InvalidCharacters)
+        );
+        assert_eq!(
+            problem(&["Bearerabc"]),
+            AuthError::InvalidRequest(WrongScheme)
+        );
+        let mut map = HeaderMap::new();
+        map.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff").unwrap(),
+        );
+        assert_eq!(
+            bearer_token(&map),
+            Err(AuthError::InvalidRequest(InvalidCharacters))
+        );
+    }
+
+    #[test]
+    fn extra_locations() {
+        let cookie = TokenLocation::Cookie("access_token".into());
+        let custom = TokenLocation::Header(HeaderName::from_static("x-access-token"));
+        let mut map = HeaderMap::new();
+        map.insert(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; access_token=abc.def.ghi"),
+        );
+        assert_eq!(
+            find_token(&map, std::slice::from_ref(&cookie)),
+            Ok("abc.def.ghi")
+        );
+        assert_eq!(find_token(&map, &[]), Err(AuthError::MissingToken));
+        map.insert("x-access-token", HeaderValue::from_static("xyz"));
+        assert_eq!(
+            find_token(&map, &[cookie.clone(), custom.clone()]),
+            Err(AuthError::InvalidRequest(RequestProblem::SeveralPlaces))
+        );
+        map.remove(COOKIE);
+        assert_eq!(find_token(&map, &[cookie, custom]), Ok("xyz"));
+    }
+}

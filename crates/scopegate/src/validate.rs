@@ -1,0 +1,647 @@
+//! The [`Validator`]: token in, [`AuthContext`] or [`AuthError`] out.
+//!
+//! Order of checks on first sight of a token: length, form (three base64url segments of strict
+//! JSON), header extensions (`crit`, `b64`), issuer (exact `iss` match, before any key lookup),
+//! algorithm allow-list, `typ`, key (by `kid`, whose type and `alg` must fit the token's `alg`),
+//! signature, then `exp`/`nbf` with leeway, `aud`, and the scope claims. A token that passes is
+//! cached until its `exp` (or the cache's max age); a cache hit re-checks the expiry and that the
+//! key which verified it is still in the issuer's key set.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use crate::algorithm::Algorithm;
+use crate::claims::{AuthContext, Claims, Scopes};
+use crate::config::{AuthConfig, ConfigError};
+use crate::error::{AuthError, TokenProblem};
+use crate::json;
+use crate::jwks::{
+    JwksError, JwksSource, JwksStats, KeyLookup, KeySource, RefreshReason, VerificationKey,
+};
+
+/// Default longest token accepted (checked before any decoding).
+pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 16 * 1024;
+
+/// The verified-token caches of a [`Validator`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheConfig {
+    /// Verified tokens kept (default 10,000; 0 turns the cache off).
+    pub capacity: u64,
+    /// Longest time a verified token is trusted without verifying it again (default 10 min);
+    /// it is never trusted past its `exp`.
+    pub max_age: Duration,
+    /// Tokens with a bad signature remembered, so a replayed forgery costs one verification
+    /// (default 1,000; 0 turns it off).
+    pub rejected_capacity: u64,
+    /// How long a bad signature is remembered (default 30 s).
+    pub rejected_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            capacity: 10_000,
+            max_age: Duration::from_secs(600),
+            rejected_capacity: 1_000,
+            rejected_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// No caching at all: every token is verified on every request.
+    pub fn disabled() -> CacheConfig {
+        CacheConfig {
+            capacity: 0,
+            rejected_capacity: 0,
+            ..CacheConfig::default()
+        }
+    }
+}
+
+/// Validates bearer tokens against one or more issuers. Cheap to clone; clones share keys and
+/// caches.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use scopegate::{AuthConfig, Validator};
+///
+/// let config = AuthConfig::builder("https://tenant.logto.app/oidc", "https://shopping.api")
+///     .jwks_uri("https://tenant.logto.app/oidc/jwks")
+///     .build()?;
+/// let validator = Validator::new(config)?;
+/// validator.warm_up().await?; // optional: fetch the keys before serving
+/// # let token = "";
+/// let auth = validator.validate(token).await?;
+/// assert!(auth.has_scope("read:products"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Validator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuers: Vec<IssuerState>,
+    cache: Option<moka::sync::Cache<Box<str>, CachedToken>>,
+    rejected: Option<moka::sync::Cache<Box<str>, ()>>,
+    max_age: Duration,
+    max_token_length: usize,
+}
+
+struct IssuerState {
+    config: AuthConfig,
+    keys: KeySource,
+    secret: Option<Arc<VerificationKey>>,
+}
+
+#[derive(Clone)]
+struct CachedToken {
+    context: Arc<AuthContext>,
+    /// `exp + leeway`, seconds since the epoch.
+    valid_until: i64,
+    /// `nbf - leeway`, seconds since the epoch.
+    valid_from: i64,
+}
+
+/// Builds a [`Validator`] for several issuers, or with non-default caches and limits.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct ValidatorBuilder {
+    issuers: Vec<AuthConfig>,
+    cache: CacheConfig,
+    max_token_length: Option<usize>,
+}
+
+impl ValidatorBuilder {
+    /// Accepts tokens of one more issuer. The issuer of a token is chosen by exact match of its
+    /// `iss` before anything else; one issuer's keys never verify another's tokens.
+    pub fn issuer(mut self, config: AuthConfig) -> Self {
+        self.issuers.push(config);
+        self
+    }
+
+    /// Sets the verified-token caches.
+    pub fn cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Sets the longest token accepted (default 16 KiB).
+    pub fn max_token_length(mut self, bytes: usize) -> Self {
+        self.max_token_length = Some(bytes);
+        self
+    }
+
+    /// Builds the validator. Keys are fetched lazily, on the first token (or by
+    /// [`Validator::warm_up`]).
+    pub fn build(self) -> Result<Validator, ConfigError> {
+        install_crypto_provider();
+        if self.issuers.is_empty() {
+            return Err(ConfigError::NoIssuers);
+        }
+        let mut default_client = None;
+        let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
+        for config in self.issuers {
+            if issuers.iter().any(|i| i.config.issuer == config.issuer) {
+                return Err(ConfigError::DuplicateIssuer(config.issuer.to_string()));
+            }
+            let client = match &config.http_client {
+                Some(client) => client.clone(),
+                None => match &default_client {
+                    Some(client) => Clone::clone(client),
+                    None => {
+                        let client = reqwest::Client::builder().build().map_err(|_| {
+                            ConfigError::InvalidPolicy("cannot build an HTTP client")
+                        })?;
+                        default_client = Some(client.clone());
+                        client
+                    }
+                },
+            };
+            let fetcher = crate::jwks::fetcher(
+                client,
+                config.jwks_policy.max_body_bytes,
+                config.allow_insecure_http,
+            );
+            let keys = KeySource::new(
+                Arc::clone(&config.issuer),
+                config.jwks.clone(),
+                fetcher,
+                config.jwks_policy.clone(),
+            );
+            let secret = config
+                .symmetric_secret
+                .as_ref()
+                .map(|s| Arc::new(VerificationKey::symmetric(s, config.algorithms)));
+            issuers.push(IssuerState {
+                config,
+                keys,
+                secret,
+            });
+        }
+        let cache = (self.cache.capacity > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(self.cache.capacity)
+                .expire_after(UntilExpiry {
+                    max_age: self.cache.max_age,
+                })
+                .build()
+        });
+        let rejected = (self.cache.rejected_capacity > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(self.cache.rejected_capacity)
+                .time_to_live(self.cache.rejected_ttl)
+                .build()
+        });
+        Ok(Validator {
+            inner: Arc::new(Inner {
+                issuers,
+                cache,
+                rejected,
+                max_age: self.cache.max_age,
+                max_token_length: self.max_token_length.unwrap_or(DEFAULT_MAX_TOKEN_LENGTH),
+            }),
+        })
+    }
+}
+
+/// jsonwebtoken picks its crypto backend from its own features and panics at run time when it
+/// finds none or both (as when another crate in the build enables the other one). Installing the
+/// provider of scopegate's chosen backend explicitly removes that failure mode.
+fn install_crypto_provider() {
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+    // Err means a provider is already installed (by us or the application): keep it.
+    let _ = provider.install_default();
+}
+
+/// Expires each cached token at the earlier of its `exp + leeway` and the cache's max age.
+struct UntilExpiry {
+    max_age: Duration,
+}
+
+impl moka::Expiry<Box<str>, CachedToken> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &Box<str>,
+        value: &CachedToken,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        let left = value.valid_until.saturating_sub(unix_now()).max(0) as u64;
+        Some(self.max_age.min(Duration::from_secs(left)))
+    }
+}
+
+impl Validator {
+    /// A validator for one issuer, with the default caches.
+    pub fn new(config: AuthConfig) -> Result<Validator, ConfigError> {
+        Validator::builder().issuer(config).build()
+    }
+
+    /// A builder for several issuers or non-default caches.
+    pub fn builder() -> ValidatorBuilder {
+        ValidatorBuilder::default()
+    }
+
+    /// Validates `token` (the bare JWT, without `Bearer `).
+    pub async fn validate(&self, token: &str) -> Result<Arc<AuthContext>, AuthError> {
+        match self.validate_cached(token) {
+            Some(result) => result,
+            None => self.validate_uncached(token).await,
+        }
+    }
+
+    /// Answers from the caches when it can, without waiting: `None` means the token has to be
+    /// verified.
+    pub(crate) fn validate_cached(
+        &self,
+        token: &str,
+    ) -> Option<Result<Arc<AuthContext>, AuthError>> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_length {
+            return Some(Err(AuthError::MalformedToken(TokenProblem::TooLong)));
+        }
+        if let Some(cache) = &inner.cache {
+            if let Some(hit) = cache.get(token) {
+                let now = unix_now();
+                let issuer = &inner.issuers[hit.context.issuer_index];
+                let key_trusted = match &issuer.secret {
+                    Some(secret) if Arc::ptr_eq(secret, &hit.context.key) => true,
+                    _ => issuer.keys.current().contains(&hit.context.key),
+                };
+                if now < hit.valid_until && now >= hit.valid_from && key_trusted {
+                    metrics::counter!("scopegate_token_cache_total", "result" => "hit")
+                        .increment(1);
+                    return Some(Ok(hit.context));
+                }
+                // Expired, or its key left the key set: verify afresh, which says which.
+                cache.invalidate(token);
+            }
+            metrics::counter!("scopegate_token_cache_total", "result" => "miss").increment(1);
+        }
+        if let Some(rejected) = &inner.rejected
+            && rejected.contains_key(token)
+        {
+            return Some(Err(AuthError::BadSignature));
+        }
+        None
+    }
+
+    /// Fully verifies `token` and caches the outcome.
+    pub(crate) async fn validate_uncached(
+        &self,
+        token: &str,
+    ) -> Result<Arc<AuthContext>, AuthError> {
+        let parsed = match ParsedToken::parse(token) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                record_rejection(&error, None);
+                return Err(error);
+            }
+        };
+        match self.verify(token, &parsed).await {
+            Ok(context) => {
+                metrics::counter!("scopegate_validations_total", "outcome" => "accepted", "reason" => "ok")
+                    .increment(1);
+                Ok(context)
+            }
+            Err(error) => {
+                if error == AuthError::BadSignature
+                    && let Some(rejected) = &self.inner.rejected
+                {
+                    rejected.insert(Box::from(token), ());
+                }
+                record_rejection(&error, Some(&parsed));
+                Err(error)
+            }
+        }
+    }
+
+    async fn verify(
+        &self,
+        token: &str,
+        parsed: &ParsedToken<'_>,
+    ) -> Result<Arc<AuthContext>, AuthError> {
+        let iss = match parsed.claims.get("iss") {
+            None => return Err(AuthError::MissingClaim("iss")),
+            Some(Value::String(iss)) => iss.as_str(),
+            Some(_) => return Err(AuthError::InvalidClaim("iss")),
+        };
+        let (issuer_index, issuer) = self
+            .inner
+            .issuers
+            .iter()
+            .enumerate()
+            .find(|(_, i)| *i.config.issuer == *iss)
+            .ok_or(AuthError::WrongIssuer)?;
+        let config = &issuer.config;
+        if !config.algorithms.contains(parsed.alg) {
+            return Err(AuthError::DisallowedAlgorithm);
+        }
+        if !config.token_type.accepts(parsed.typ.as_deref()) {
+            return Err(AuthError::WrongTokenType);
+        }
+
+        let key = issuer.key_for(parsed.kid.as_deref(), parsed.alg).await?;
+        let verified = jsonwebtoken::crypto::verify(
+            parsed.signature,
+            parsed.signing_input.as_bytes(),
+            &key.decoding,
+            parsed.alg.to_jsonwebtoken(),
+        );
+        if !matches!(verified, Ok(true)) {
+            return Err(AuthError::BadSignature);
+        }
+
+        let now = unix_now();
+        let leeway = config.leeway.as_secs() as i64;
+        let claims = &parsed.claims;
+        let expires_at = numeric_date(claims, "exp")?.ok_or(AuthError::MissingClaim("exp"))?;
+        let valid_until = expires_at.saturating_add(leeway);
+        if now >= valid_until {
+            return Err(AuthError::Expired);
+        }
+        let not_before = numeric_date(claims, "nbf")?;
+        let valid_from = not_before.map_or(i64::MIN, |nbf| nbf.saturating_sub(leeway));
+        if now < valid_from {
+            return Err(AuthError::NotYetValid);
+        }
+        let issued_at = numeric_date(claims, "iat")?;
+        let audience = audience(claims)?;
+        if !audience.iter().any(|aud| config.audiences.contains(aud)) {
+            return Err(AuthError::WrongAudience);
+        }
+        for name in ["sub", "client_id", "jti"] {
+            if !matches!(claims.get(name), None | Some(Value::String(_))) {
+                return Err(AuthError::InvalidClaim(name));
+            }
+        }
+
+        let claims = Claims {
+            issuer: iss.to_owned(),
+            audience,
+            expires_at,
+            not_before,
+            issued_at,
+            raw: Value::Object(parsed.claims.clone()),
+        };
+        let mut granted = Vec::new();
+        for source in &config.scope_sources {
+            source.collect(&claims, &mut granted)?;
+        }
+        let scopes: Scopes = granted.iter().map(String::as_str).collect();
+        let context = Arc::new(AuthContext {
+            claims,
+            scopes,
+            algorithm: parsed.alg,
+            key,
+            issuer_index,
+        });
+        if let Some(cache) = &self.inner.cache {
+            let entry = CachedToken {
+                context: Arc::clone(&context),
+                valid_until,
+                valid_from,
+            };
+            cache.insert(Box::from(token), entry);
+        }
+        Ok(context)
+    }
+
+    /// Fetches every issuer's keys now (discovery included), instead of on the first token.
+    pub async fn warm_up(&self) -> Result<(), JwksError> {
+        for issuer in &self.inner.issuers {
+            if matches!(issuer.config.jwks, JwksSource::Static(_)) {
+                continue;
+            }
+            issuer.keys.ensure_background_refresh();
+            if let Some(Err(error)) = issuer.keys.refresh(RefreshReason::WarmUp).await {
+                return Err(error);
+            }
+            if !issuer.keys.has_keys() {
+                return Err(JwksError::NoUsableKeys);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetch counters of the issuer `iss`, or `None` if it is not configured.
+    pub fn jwks_stats(&self, iss: &str) -> Option<JwksStats> {
+        self.inner
+            .issuers
+            .iter()
+            .find(|i| *i.config.issuer == *iss)
+            .map(|i| i.keys.stats())
+    }
+
+    /// The configured issuers.
+    pub fn issuers(&self) -> impl Iterator<Item = &AuthConfig> {
+        self.inner.issuers.iter().map(|i| &i.config)
+    }
+
+    /// Verified tokens currently cached (approximate: the cache settles asynchronously).
+    pub fn cached_tokens(&self) -> u64 {
+        self.inner.cache.as_ref().map_or(0, |cache| {
+            cache.run_pending_tasks();
+            cache.entry_count()
+        })
+    }
+
+    /// The cache's max age.
+    pub fn cache_max_age(&self) -> Duration {
+        self.inner.max_age
+    }
+}
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Validator")
+            .field(
+                "issuers",
+                &self.issuers().map(AuthConfig::issuer).collect::<Vec<_>>(),
+            )
+            .field("cache", &self.inner.cache.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuerState {
+    /// The key that must verify a token with `kid` and `alg`. An unknown `kid` costs at most one
+    /// (shared, rate-limited) refetch of the key set.
+    async fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<VerificationKey>, AuthError> {
+        if alg.is_symmetric() {
+            // HMAC tokens verify with the configured secret only: never with a JWKS key.
+            return self.secret.clone().ok_or(AuthError::DisallowedAlgorithm);
+        }
+        let source = &self.keys;
+        source.ensure_background_refresh();
+        match source.current().lookup(kid, alg) {
+            KeyLookup::Found(key) => return Ok(Arc::clone(key)),
+            KeyLookup::Mismatch => return Err(AuthError::KeyAlgorithmMismatch),
+            KeyLookup::Missing => {}
+        }
+        let reason = if source.has_keys() {
+            RefreshReason::UnknownKid
+        } else {
+            RefreshReason::Initial
+        };
+        source.refresh(reason).await;
+        match source.current().lookup(kid, alg) {
+            KeyLookup::Found(key) => Ok(Arc::clone(key)),
+            KeyLookup::Mismatch => Err(AuthError::KeyAlgorithmMismatch),
+            KeyLookup::Missing if !source.has_keys() || !source.is_healthy() => {
+                Err(AuthError::KeysUnavailable {
+                    retry_after: source.retry_after(),
+                })
+            }
+            KeyLookup::Missing => Err(AuthError::UnknownKey),
+        }
+    }
+}
+
+/// A token split and decoded, not yet verified.
+struct ParsedToken<'t> {
+    signing_input: &'t str,
+    signature: &'t str,
+    alg: Algorithm,
+    kid: Option<String>,
+    typ: Option<String>,
+    claims: Map<String, Value>,
+}
+
+impl<'t> ParsedToken<'t> {
+    fn parse(token: &'t str) -> Result<ParsedToken<'t>, AuthError> {
+        let malformed = AuthError::MalformedToken;
+        let mut dots = token.match_indices('.').map(|(i, _)| i);
+        let (first, second) = match (dots.next(), dots.next(), dots.next()) {
+            (Some(first), Some(second), None) => (first, second),
+            (Some(_), Some(_), Some(_)) if token.split('.').count() == 5 => {
+                return Err(malformed(TokenProblem::Encrypted));
+            }
+            _ => return Err(malformed(TokenProblem::NotJws)),
+        };
+        let header = decode_json(&token[..first])?;
+        let payload = &token[first + 1..second];
+
+        let text = |name: &str| -> Result<Option<String>, AuthError> {
+            match header.get(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(malformed(TokenProblem::Header)),
+            }
+        };
+        let alg = text("alg")?.ok_or(malformed(TokenProblem::Header))?;
+        let alg: Algorithm = alg.parse().map_err(|_| AuthError::DisallowedAlgorithm)?;
+        // RFC 7515 §4.1.11: an extension we do not implement must not be ignored. We implement
+        // none, so any `crit` refuses the token; `b64: false` (RFC 7797) changes what is signed.
+        if header.contains_key("crit") || header.get("b64").is_some_and(|b| b != &Value::Bool(true))
+        {
+            return Err(AuthError::UnsupportedHeader);
+        }
+        let kid = text("kid")?;
+        let typ = text("typ")?;
+        // `jku`, `x5u`, `jwk` and `x5c` are deliberately never read: keys come from the
+        // configured source only.
+        let claims = decode_json(payload)?;
+        Ok(ParsedToken {
+            signing_input: &token[..second],
+            signature: &token[second + 1..],
+            alg,
+            kid,
+            typ,
+            claims,
+        })
+    }
+}
+
+fn decode_json(segment: &str) -> Result<Map<String, Value>, AuthError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| AuthError::MalformedToken(TokenProblem::Base64))?;
+    json::parse_object(&bytes).map_err(|_| AuthError::MalformedToken(TokenProblem::Json))
+}
+
+/// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, possibly fractional.
+fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, AuthError> {
+    // Far beyond any real date, far below where f64 loses whole seconds.
+    const LIMIT: f64 = 1e15;
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                return Ok(Some(i));
+            }
+            match n.as_f64() {
+                Some(f) if n.is_f64() && f.is_finite() && f.abs() < LIMIT => {
+                    Ok(Some(f.floor() as i64))
+                }
+                _ => Err(AuthError::InvalidClaim(name)),
+            }
+        }
+        Some(_) => Err(AuthError::InvalidClaim(name)),
+    }
+}
+
+/// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
+fn audience(claims: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
+    match claims.get("aud") {
+        None => Err(AuthError::MissingClaim("aud")),
+        Some(Value::String(aud)) => Ok(vec![aud.clone()]),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(aud) => Ok(aud.clone()),
+                _ => Err(AuthError::InvalidClaim("aud")),
+            })
+            .collect(),
+        Some(_) => Err(AuthError::InvalidClaim("aud")),
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// One event per rejected token, with what can be told about it without trusting it. Values from
+/// the token are truncated and Debug-escaped, so a token cannot forge log lines.
+fn record_rejection(error: &AuthError, parsed: Option<&ParsedToken<'_>>) {
+    metrics::counter!("scopegate_validations_total", "outcome" => "rejected", "reason" => error.reason())
+        .increment(1);
+    let claim = |name: &str| {
+        parsed
+            .and_then(|p| p.claims.get(name))
+            .and_then(Value::as_str)
+            .map(short)
+    };
+    tracing::debug!(
+        target: "scopegate::reject",
+        reason = error.reason(),
+        kid = ?parsed.and_then(|p| p.kid.as_deref()).map(short),
+        iss = ?claim("iss"),
+        client_id = ?claim("client_id"),
+        "rejected bearer token"
+    );
+}
+
+fn short(value: &str) -> &str {
+    let mut end = value.len().min(64);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}

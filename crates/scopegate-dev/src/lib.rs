@@ -1,1 +1,481 @@
-//! placeholder
+//! # scopegate-dev
+//!
+//! An embedded OAuth 2.0 authorization server for development and tests, shaped like Logto's:
+//! on a loopback port it serves
+//!
+//! * `POST /oidc/token`: the client_credentials grant with HTTP Basic client authentication,
+//!   `resource` (RFC 8707) and `scope`, answering `{access_token, expires_in, token_type, scope}`
+//!   or an RFC 6749 §5.2 error;
+//! * `GET /oidc/jwks`: the public keys;
+//! * `GET /oidc/.well-known/openid-configuration` (and the RFC 8414 document).
+//!
+//! Access tokens are JWTs with `typ: at+jwt`, signed ES384 by default (RS256, PS256, ES256 and
+//! EdDSA on request), carrying `iss`, `aud` (the resource), `sub` and `client_id` (the app id),
+//! `scope`, `iat`, `exp` and `jti`.
+//!
+//! Tests can also [`mint`](DevIssuer::mint) any token (broken ones included),
+//! [`rotate_key`](DevIssuer::rotate_key), count requests, and make the JWKS endpoint fail.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), scopegate_dev::DevIssuerError> {
+//! use scopegate_dev::{DevClient, DevIssuer};
+//!
+//! let issuer = DevIssuer::builder()
+//!     .client(DevClient::new("reader", "reader-secret", "https://shopping.api", ["read:products"]))
+//!     .start()
+//!     .await?;
+//! let token = issuer.mint(issuer.claims("reader", "https://shopping.api", "read:products"));
+//! assert_eq!(token.split('.').count(), 3);
+//! assert!(issuer.issuer().starts_with("http://127.0.0.1:"));
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod keys;
+mod server;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+pub use keys::{SigningAlgorithm, b64, sign_hmac, signing_input};
+
+use keys::DevKey;
+
+/// Why the dev issuer could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevIssuerError {
+    /// Binding the listener failed.
+    #[error("cannot bind the dev issuer: {0}")]
+    Bind(#[from] std::io::Error),
+    /// The crypto library failed to generate a key.
+    #[error("key generation failed")]
+    KeyGeneration,
+}
+
+/// An application registered at the dev issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevClient {
+    /// The client (application) id.
+    pub id: String,
+    /// The client secret.
+    pub secret: String,
+    /// The API resources it may request tokens for; the first is used when a request names none.
+    pub resources: Vec<String>,
+    /// The scopes it may be granted.
+    pub scopes: Vec<String>,
+}
+
+impl DevClient {
+    /// A client allowed `scopes` on one `resource`.
+    pub fn new<S: Into<String>>(
+        id: impl Into<String>,
+        secret: impl Into<String>,
+        resource: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> DevClient {
+        DevClient {
+            id: id.into(),
+            secret: secret.into(),
+            resources: vec![resource.into()],
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Also allows tokens for `resource`.
+    pub fn with_resource(mut self, resource: impl Into<String>) -> DevClient {
+        self.resources.push(resource.into());
+        self
+    }
+}
+
+/// What the JWKS endpoint does instead of answering with the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksFault {
+    /// Answers with this status and an empty body.
+    Status(u16),
+    /// Accepts the request and never answers.
+    Hang,
+    /// Answers 200 with this body (garbage, a huge document, too many keys, …).
+    Body(Vec<u8>),
+}
+
+/// Which discovery documents are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Discovery {
+    /// Both OpenID Connect discovery and RFC 8414.
+    #[default]
+    Both,
+    /// RFC 8414 (`/.well-known/oauth-authorization-server/oidc`) only.
+    Rfc8414Only,
+}
+
+/// Configures a [`DevIssuer`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct DevIssuerBuilder {
+    algorithm: SigningAlgorithm,
+    clients: Vec<DevClient>,
+    token_ttl: Duration,
+    bind: SocketAddr,
+    discovery: Discovery,
+}
+
+impl DevIssuerBuilder {
+    /// Signs with `algorithm` (default ES384).
+    pub fn algorithm(mut self, algorithm: SigningAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Registers an application.
+    pub fn client(mut self, client: DevClient) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Sets the lifetime of issued access tokens (default 1 hour).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// Binds to this address (default `127.0.0.1:0`, a free loopback port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Chooses which discovery documents are served.
+    pub fn discovery(mut self, discovery: Discovery) -> Self {
+        self.discovery = discovery;
+        self
+    }
+
+    /// Generates the signing key and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<DevIssuer, DevIssuerError> {
+        let listener = tokio::net::TcpListener::bind(self.bind).await?;
+        let addr = listener.local_addr()?;
+        let issuer = format!("http://{addr}/oidc");
+        let key = DevKey::generate(self.algorithm)?;
+        let state = Arc::new(State {
+            issuer,
+            clients: self.clients,
+            discovery: self.discovery,
+            token_ttl: Mutex::new(self.token_ttl),
+            keys: Mutex::new(Keys {
+                current: key.kid.clone(),
+                all: vec![Arc::new(key)],
+            }),
+            jwks_fault: Mutex::new(None),
+            jwks_cache_control: Mutex::new("no-cache, max-age=0".to_owned()),
+            jwks_requests: AtomicU64::new(0),
+            token_requests: AtomicU64::new(0),
+            discovery_requests: AtomicU64::new(0),
+            last_user_agent: Mutex::new(None),
+        });
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
+        tracing::info!(target: "scopegate_dev", issuer = %state.issuer, "dev issuer listening");
+        Ok(DevIssuer { state, addr, task })
+    }
+}
+
+pub(crate) struct State {
+    pub(crate) issuer: String,
+    pub(crate) clients: Vec<DevClient>,
+    pub(crate) discovery: Discovery,
+    pub(crate) token_ttl: Mutex<Duration>,
+    pub(crate) keys: Mutex<Keys>,
+    pub(crate) jwks_fault: Mutex<Option<JwksFault>>,
+    pub(crate) jwks_cache_control: Mutex<String>,
+    pub(crate) jwks_requests: AtomicU64,
+    pub(crate) token_requests: AtomicU64,
+    pub(crate) discovery_requests: AtomicU64,
+    pub(crate) last_user_agent: Mutex<Option<String>>,
+}
+
+pub(crate) struct Keys {
+    pub(crate) current: String,
+    pub(crate) all: Vec<Arc<DevKey>>,
+}
+
+/// Locks test-controlled state; the data stays consistent even if a holder panicked.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl State {
+    pub(crate) fn current_key(&self) -> Arc<DevKey> {
+        let keys = lock(&self.keys);
+        let found = keys.all.iter().find(|k| k.kid == keys.current);
+        // `current` always names a key in `all`: rotate/remove keep that invariant.
+        Arc::clone(found.unwrap_or(&keys.all[0]))
+    }
+
+    pub(crate) fn jwks(&self) -> Value {
+        let keys = lock(&self.keys);
+        json!({ "keys": keys.all.iter().map(|k| k.public_jwk()).collect::<Vec<_>>() })
+    }
+
+    pub(crate) fn sign(&self, key: &DevKey, header: &Value, claims: &Value) -> String {
+        let input = signing_input(header.to_string().as_bytes(), claims.to_string().as_bytes());
+        format!("{input}.{}", b64(&key.sign(input.as_bytes())))
+    }
+
+    pub(crate) fn access_token_claims(
+        &self,
+        client_id: &str,
+        resource: &str,
+        scope: &str,
+    ) -> Value {
+        let now = unix_now();
+        let ttl = lock(&self.token_ttl).as_secs();
+        json!({
+            "jti": keys::random_id(12),
+            "sub": client_id,
+            "iat": now,
+            "exp": now + ttl as i64,
+            "scope": scope,
+            "client_id": client_id,
+            "iss": self.issuer,
+            "aud": resource,
+        })
+    }
+}
+
+/// A running dev issuer. Stops serving when dropped.
+pub struct DevIssuer {
+    state: Arc<State>,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for DevIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevIssuer")
+            .field("issuer", &self.state.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for DevIssuer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl DevIssuer {
+    /// A builder: ES384, no clients, 1-hour tokens, a free loopback port.
+    pub fn builder() -> DevIssuerBuilder {
+        DevIssuerBuilder {
+            algorithm: SigningAlgorithm::ES384,
+            clients: Vec::new(),
+            token_ttl: Duration::from_secs(3600),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            discovery: Discovery::Both,
+        }
+    }
+
+    /// The issuer identifier, `http://127.0.0.1:<port>/oidc`.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The JWKS URL.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.state.issuer)
+    }
+
+    /// The token endpoint URL.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.state.issuer)
+    }
+
+    /// The endpoint as Logto calls it: the issuer without `/oidc`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The registered applications.
+    pub fn clients(&self) -> &[DevClient] {
+        &self.state.clients
+    }
+
+    /// The `kid` of the current signing key.
+    pub fn kid(&self) -> String {
+        lock(&self.state.keys).current.clone()
+    }
+
+    /// The algorithm of the current signing key.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.state.current_key().algorithm
+    }
+
+    /// The standard access-token claims for `client_id` on `resource` with `scope`, expiring after
+    /// the configured lifetime; edit them to make any token.
+    pub fn claims(&self, client_id: &str, resource: &str, scope: &str) -> Value {
+        self.state.access_token_claims(client_id, resource, scope)
+    }
+
+    /// The header of an access token from the current key: `alg`, `typ: at+jwt`, `kid`.
+    pub fn header(&self) -> Value {
+        let key = self.state.current_key();
+        json!({ "alg": key.algorithm.as_str(), "typ": "at+jwt", "kid": key.kid })
+    }
+
+    /// A token with `claims`, signed by the current key with the usual header.
+    pub fn mint(&self, claims: Value) -> String {
+        self.mint_with_header(self.header(), claims)
+    }
+
+    /// A token with exactly `header` and `claims`, signed by the current key with the key's own
+    /// algorithm, whatever the header says.
+    pub fn mint_with_header(&self, header: Value, claims: Value) -> String {
+        let key = self.state.current_key();
+        self.state.sign(&key, &header, &claims)
+    }
+
+    /// A token with `header` and `claims` signed by the key `kid` (current or added), or `None`
+    /// if there is no such key.
+    pub fn mint_with_key(&self, kid: &str, header: Value, claims: Value) -> Option<String> {
+        let key = self.key(kid)?;
+        Some(self.state.sign(&key, &header, &claims))
+    }
+
+    /// Signs the exact bytes given as header and payload (duplicate members, odd encodings, …)
+    /// with the current key.
+    pub fn sign_raw(&self, header: &[u8], payload: &[u8]) -> String {
+        let input = signing_input(header, payload);
+        let signature = self.state.current_key().sign(input.as_bytes());
+        format!("{input}.{}", b64(&signature))
+    }
+
+    /// A signature by the current key over arbitrary `input`.
+    pub fn sign_bytes(&self, input: &[u8]) -> Vec<u8> {
+        self.state.current_key().sign(input)
+    }
+
+    /// The current public key as a JWK.
+    pub fn public_jwk(&self) -> Value {
+        self.state.current_key().public_jwk()
+    }
+
+    /// The current public key as SubjectPublicKeyInfo DER.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.state.current_key().public_key_der()
+    }
+
+    fn key(&self, kid: &str) -> Option<Arc<DevKey>> {
+        lock(&self.state.keys)
+            .all
+            .iter()
+            .find(|k| k.kid == kid)
+            .cloned()
+    }
+
+    /// The JWKS document currently served.
+    pub fn jwks(&self) -> Value {
+        self.state.jwks()
+    }
+
+    /// Replaces every key by a new one of the same algorithm; returns its `kid`.
+    pub fn rotate_key(&self) -> Result<String, DevIssuerError> {
+        let key = Arc::new(DevKey::generate(self.algorithm())?);
+        let kid = key.kid.clone();
+        let mut keys = lock(&self.state.keys);
+        keys.all = vec![key];
+        keys.current = kid.clone();
+        Ok(kid)
+    }
+
+    /// Publishes an extra key of `algorithm` (not used by [`mint`](Self::mint)); returns its
+    /// `kid`.
+    pub fn add_key(&self, algorithm: SigningAlgorithm) -> Result<String, DevIssuerError> {
+        let key = Arc::new(DevKey::generate(algorithm)?);
+        let kid = key.kid.clone();
+        lock(&self.state.keys).all.push(key);
+        Ok(kid)
+    }
+
+    /// Makes the key `kid` the one that signs; returns false if there is no such key.
+    pub fn use_key(&self, kid: &str) -> bool {
+        let mut keys = lock(&self.state.keys);
+        let exists = keys.all.iter().any(|k| k.kid == kid);
+        if exists {
+            keys.current = kid.to_owned();
+        }
+        exists
+    }
+
+    /// Stops publishing the key `kid` (the current key cannot be removed); returns whether a key
+    /// was removed.
+    pub fn remove_key(&self, kid: &str) -> bool {
+        let mut keys = lock(&self.state.keys);
+        if keys.current == kid {
+            return false;
+        }
+        let before = keys.all.len();
+        keys.all.retain(|k| k.kid != kid);
+        keys.all.len() != before
+    }
+
+    /// Makes the JWKS endpoint misbehave (or behave again, with `None`).
+    pub fn set_jwks_fault(&self, fault: Option<JwksFault>) {
+        *lock(&self.state.jwks_fault) = fault;
+    }
+
+    /// Sets the JWKS response's `Cache-Control` (default `no-cache, max-age=0`, as Logto sends).
+    pub fn set_jwks_cache_control(&self, value: impl Into<String>) {
+        *lock(&self.state.jwks_cache_control) = value.into();
+    }
+
+    /// Sets the lifetime of tokens issued from now on.
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        *lock(&self.state.token_ttl) = ttl;
+    }
+
+    /// Requests served by the JWKS endpoint so far.
+    pub fn jwks_requests(&self) -> u64 {
+        self.state.jwks_requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests served by the token endpoint so far.
+    pub fn token_requests(&self) -> u64 {
+        self.state.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// The `User-Agent` of the last JWKS or discovery request.
+    pub fn last_user_agent(&self) -> Option<String> {
+        lock(&self.state.last_user_agent).clone()
+    }
+
+    /// Requests served by the discovery endpoints so far.
+    pub fn discovery_requests(&self) -> u64 {
+        self.state.discovery_requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

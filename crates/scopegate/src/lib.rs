@@ -3,6 +3,35 @@
 //! Bearer-token authorization for API resource servers on tower and axum: one layer checks the
 //! `Authorization: Bearer` JWT access token (signature against the issuer's JWKS, `iss`, `aud`,
 //! `exp`/`nbf`, `typ`), and per-route guards require scopes such as `read:products`.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use scopegate::{AuthConfig, BearerAuthLayer, Validator, extract::Auth, require_scopes};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let config = AuthConfig::builder("https://tenant.logto.app/oidc", "https://shopping.api")
+//!         .build()?;
+//!     let app = Router::new()
+//!         .route("/products", get(|auth: Auth| async move { format!("{:?}", auth.client_id()) }))
+//!         .route_layer(require_scopes(["read:products"]))
+//!         .layer(BearerAuthLayer::new(Validator::new(config)?));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The pieces, in the order a request meets them:
+//!
+//! * [`token`]: finds the bearer token (RFC 6750 §2.1);
+//! * [`Validator`] ([`validate`]): verifies it against the issuer's [`jwks`] and the
+//!   [`AuthConfig`] ([`config`]), with a verified-token cache;
+//! * [`BearerAuthLayer`]: puts the [`AuthContext`] ([`claims`]) in the request extensions;
+//! * [`guard`] and [`extract`]: per-route scope requirements and axum extractors;
+//! * [`error`]: every refusal, as an RFC 6750 response.
+//!
+//! Crypto backend: the `aws-lc-rs` feature (default) or `rust-crypto`, exactly one.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
@@ -19,18 +48,26 @@ compile_error!(
 compile_error!("scopegate: enable one crypto backend, `aws-lc-rs` (the default) or `rust-crypto`.");
 
 pub mod algorithm;
+mod body;
 pub mod claims;
 pub mod config;
 pub mod error;
+#[cfg(feature = "axum")]
+pub mod extract;
+pub mod guard;
 mod json;
 pub mod jwks;
+mod layer;
 pub mod logto;
 pub mod token;
 pub mod validate;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
+pub use body::AuthBody;
 pub use claims::{AuthContext, Claims, Scope, ScopeSource, Scopes};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, TokenTypePolicy};
 pub use error::{AuthError, ErrorCode, ErrorResponder};
+pub use guard::{require_any_scope, require_scopes};
 pub use jwks::{JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
+pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};
 pub use validate::{CacheConfig, Validator, ValidatorBuilder};

@@ -216,12 +216,11 @@ impl ValidatorBuilder {
 /// finds none or both (as when another crate in the build enables the other one). Installing the
 /// provider of scopegate's chosen backend explicitly removes that failure mode.
 fn install_crypto_provider() {
-    #[cfg(feature = "aws-lc-rs")]
-    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
-    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
     // Err means a provider is already installed (by us or the application): keep it.
-    let _ = provider.install_default();
+    #[cfg(feature = "aws-lc-rs")]
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 
 /// Expires each cached token at the earlier of its `exp + leeway` and the cache's max age.

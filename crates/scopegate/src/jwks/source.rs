@@ -34,11 +34,6 @@ impl RefreshReason {
             RefreshReason::WarmUp => "warm_up",
         }
     }
-
-    /// Request-driven fetches are rate-limited by the cooldown; the schedule limits itself.
-    fn obeys_cooldown(self) -> bool {
-        matches!(self, RefreshReason::Initial | RefreshReason::UnknownKid)
-    }
 }
 
 /// Counters of one issuer's key fetches (for tests, dashboards and alerts).
@@ -99,6 +94,9 @@ enum Origin {
 #[derive(Debug)]
 struct State {
     last_attempt: Option<Instant>,
+    /// The last fetch caused by an unknown `kid`: the cooldown counts from it, so a key rotated
+    /// just after a scheduled fetch is still picked up at once.
+    last_unknown_kid_attempt: Option<Instant>,
     next_refresh: Instant,
     consecutive_failures: u32,
     last_success: Option<SystemTime>,
@@ -145,6 +143,7 @@ impl KeySource {
                 completed: AtomicU64::new(0),
                 state: Mutex::new(State {
                     last_attempt: None,
+                    last_unknown_kid_attempt: None,
                     next_refresh,
                     consecutive_failures: 0,
                     last_success: None,
@@ -231,14 +230,17 @@ impl KeySource {
         if shared.completed.load(Ordering::Acquire) != seen {
             return None; // joined a fetch that finished while we waited
         }
-        if reason.obeys_cooldown() {
+        // Request-driven fetches are rate-limited by the cooldown; the schedule limits itself.
+        let cooling_since = {
             let state = shared.lock_state();
-            if state
-                .last_attempt
-                .is_some_and(|at| at.elapsed() < shared.policy.unknown_kid_cooldown)
-            {
-                return None;
+            match reason {
+                RefreshReason::Initial => state.last_attempt,
+                RefreshReason::UnknownKid => state.last_unknown_kid_attempt,
+                RefreshReason::Scheduled | RefreshReason::WarmUp => None,
             }
+        };
+        if cooling_since.is_some_and(|at| at.elapsed() < shared.policy.unknown_kid_cooldown) {
+            return None;
         }
         Some(shared.fetch_and_swap(reason).await)
     }
@@ -270,6 +272,9 @@ impl Shared {
         let outcome = {
             let mut state = self.lock_state();
             state.last_attempt = Some(now);
+            if reason == RefreshReason::UnknownKid {
+                state.last_unknown_kid_attempt = Some(now);
+            }
             match result {
                 Ok((set, status, max_age, url)) => {
                     let interval = max_age

@@ -1,0 +1,218 @@
+//! The HTTP endpoints of the dev issuer.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::State as Extract;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{Discovery, JwksFault, State, lock};
+
+pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
+    let mut app = Router::new()
+        .route("/oidc/jwks", get(jwks))
+        .route("/oidc/token", post(token))
+        .route(
+            "/.well-known/oauth-authorization-server/oidc",
+            get(discovery),
+        );
+    if state.discovery == Discovery::Both {
+        app = app.route("/oidc/.well-known/openid-configuration", get(discovery));
+    }
+    if let Err(error) = axum::serve(listener, app.with_state(state)).await {
+        tracing::error!(target: "scopegate_dev", %error, "dev issuer stopped");
+    }
+}
+
+fn record_user_agent(state: &State, headers: &HeaderMap) {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    *lock(&state.last_user_agent) = agent.map(str::to_owned);
+}
+
+async fn discovery(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    state.discovery_requests.fetch_add(1, Ordering::SeqCst);
+    record_user_agent(&state, &headers);
+    let issuer = &state.issuer;
+    let alg = state.current_key().algorithm.as_str();
+    let scopes: Vec<&str> = {
+        let mut all: Vec<&str> = state
+            .clients
+            .iter()
+            .flat_map(|c| c.scopes.iter().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks"),
+        "token_endpoint": format!("{issuer}/token"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "response_types_supported": [],
+        "scopes_supported": scopes,
+        "id_token_signing_alg_values_supported": [alg],
+    }))
+    .into_response()
+}
+
+async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    state.jwks_requests.fetch_add(1, Ordering::SeqCst);
+    record_user_agent(&state, &headers);
+    let fault = lock(&state.jwks_fault).clone();
+    match fault {
+        Some(JwksFault::Status(code)) => StatusCode::from_u16(code)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Some(JwksFault::Hang) => {
+            // Long enough to outlast any client timeout; the task ends with the server.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(JwksFault::Body(body)) => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        None => {
+            let cache_control = lock(&state.jwks_cache_control).clone();
+            let mut response = Json(state.jwks()).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cache_control) {
+                response.headers_mut().insert(header::CACHE_CONTROL, value);
+            }
+            response
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    resource: Option<String>,
+    scope: Option<String>,
+}
+
+/// An RFC 6749 §5.2 error response.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut response = (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"dev-issuer\""),
+        );
+    }
+    response
+}
+
+async fn token(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    Form(request): Form<TokenRequest>,
+) -> Response {
+    state.token_requests.fetch_add(1, Ordering::SeqCst);
+    let Some((id, secret)) = basic_credentials(&headers) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication by HTTP Basic is required",
+        );
+    };
+    let client = state.clients.iter().find(|c| c.id == id);
+    let Some(client) = client.filter(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()))
+    else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    };
+    if request.grant_type.as_deref() != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        );
+    }
+    let resource = match request.resource {
+        Some(resource) if client.resources.contains(&resource) => resource,
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_target",
+                "resource not allowed",
+            );
+        }
+        None => match client.resources.first() {
+            Some(resource) => resource.clone(),
+            None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_target", "no resource"),
+        },
+    };
+    let granted: Vec<&str> = match request.scope.as_deref().map(str::trim) {
+        None | Some("") => client.scopes.iter().map(String::as_str).collect(),
+        Some(requested) => {
+            let requested: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
+            if let Some(denied) = requested
+                .iter()
+                .find(|s| !client.scopes.iter().any(|c| c == *s))
+            {
+                let description = format!("scope {denied} is not allowed for this client");
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &description);
+            }
+            requested
+        }
+    };
+    let scope = granted.join(" ");
+    let key = state.current_key();
+    let header = json!({ "alg": key.algorithm.as_str(), "typ": "at+jwt", "kid": key.kid });
+    let claims = state.access_token_claims(&client.id, &resource, &scope);
+    let expires_in = lock(&state.token_ttl).as_secs();
+    let access_token = state.sign(&key, &header, &claims);
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({
+            "access_token": access_token,
+            "expires_in": expires_in,
+            "token_type": "Bearer",
+            "scope": scope,
+        })),
+    )
+        .into_response()
+}
+
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+fn form_decode(value: &str) -> Option<String> {
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,315 @@
+//! [`BearerAuthLayer`]: validates the bearer token of every request and puts the
+//! [`AuthContext`] in the request extensions.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response};
+use http_body_util::Full;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::AuthBody;
+use crate::claims::AuthContext;
+use crate::error::{AuthError, ErrorResponder};
+use crate::token::{TokenLocation, find_token};
+use crate::validate::Validator;
+
+/// Put in the extensions of every request the layer let through, so that guards and extractors
+/// answer with the same realm and renderer and can tell "anonymous" from "not covered".
+#[derive(Clone, Debug)]
+pub(crate) struct Covered(pub(crate) Arc<ErrorResponder>);
+
+/// Checks `Authorization: Bearer` tokens with a [`Validator`].
+///
+/// A request with a valid token reaches the inner service with an `Arc<AuthContext>` in its
+/// extensions; any other request is answered by the layer (400/401/503, see
+/// [`error`](crate::error)). Scope checks are per route: see [`guard`](crate::guard).
+///
+/// ```
+/// use scopegate::{AuthConfig, BearerAuthLayer, Validator};
+/// # fn demo() -> Result<(), scopegate::ConfigError> {
+/// let config = AuthConfig::builder("https://tenant.logto.app/oidc", "https://shopping.api").build()?;
+/// let layer = BearerAuthLayer::new(Validator::new(config)?).realm("shopping");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BearerAuthLayer {
+    validator: Validator,
+    settings: Arc<Settings>,
+}
+
+#[derive(Clone)]
+struct Settings {
+    responder: Arc<ErrorResponder>,
+    allow_anonymous: bool,
+    locations: Vec<TokenLocation>,
+}
+
+impl fmt::Debug for BearerAuthLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerAuthLayer")
+            .field("validator", &self.validator)
+            .field("responder", &self.settings.responder)
+            .field("allow_anonymous", &self.settings.allow_anonymous)
+            .field("locations", &self.settings.locations)
+            .finish()
+    }
+}
+
+impl BearerAuthLayer {
+    /// A layer that requires a valid token on every request.
+    pub fn new(validator: Validator) -> Self {
+        BearerAuthLayer {
+            validator,
+            settings: Arc::new(Settings {
+                responder: Arc::new(ErrorResponder::new()),
+                allow_anonymous: false,
+                locations: Vec::new(),
+            }),
+        }
+    }
+
+    fn settings(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.settings)
+    }
+
+    /// Sets the `realm` of `WWW-Authenticate` challenges.
+    #[must_use]
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        let responder = (*self.settings().responder).clone().with_realm(realm);
+        self.settings().responder = Arc::new(responder);
+        self
+    }
+
+    /// Renders refusal bodies your way; status, `WWW-Authenticate` and `Retry-After` stay as
+    /// RFC 6750 wants them.
+    #[must_use]
+    pub fn body_renderer(
+        mut self,
+        renderer: impl Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync + 'static,
+    ) -> Self {
+        let responder = (*self.settings().responder)
+            .clone()
+            .with_body_renderer(renderer);
+        self.settings().responder = Arc::new(responder);
+        self
+    }
+
+    /// Lets requests without any token through without an [`AuthContext`] (for routes that only
+    /// personalise). A token that is present but invalid is still refused.
+    #[must_use]
+    pub fn allow_anonymous(mut self) -> Self {
+        self.settings().allow_anonymous = true;
+        self
+    }
+
+    /// Also looks for the token in `location` (a cookie or a custom header). A request with
+    /// tokens in two places is refused with `invalid_request`.
+    #[must_use]
+    pub fn token_location(mut self, location: TokenLocation) -> Self {
+        self.settings().locations.push(location);
+        self
+    }
+
+    /// The validator this layer uses.
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+}
+
+impl<S> Layer<S> for BearerAuthLayer {
+    type Service = BearerAuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerAuthService {
+            inner,
+            validator: self.validator.clone(),
+            settings: Arc::clone(&self.settings),
+        }
+    }
+}
+
+/// The service of [`BearerAuthLayer`].
+#[derive(Clone)]
+pub struct BearerAuthService<S> {
+    inner: S,
+    validator: Validator,
+    settings: Arc<Settings>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerAuthService")
+            .field("inner", &self.inner)
+            .field("validator", &self.validator)
+            .finish_non_exhaustive()
+    }
+}
+
+type Validation = Pin<Box<dyn Future<Output = Result<Arc<AuthContext>, AuthError>> + Send>>;
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for BearerAuthService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+{
+    type Response = Response<AuthBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let settings = &self.settings;
+        let token = match find_token(request.headers(), &settings.locations) {
+            Ok(token) => token,
+            Err(AuthError::MissingToken) if settings.allow_anonymous => {
+                request
+                    .extensions_mut()
+                    .insert(Covered(Arc::clone(&settings.responder)));
+                return ResponseFuture::calling(self.inner.call(request));
+            }
+            Err(error) => return ResponseFuture::refused(&settings.responder, &error),
+        };
+        match self.validator.validate_cached(token) {
+            Some(Ok(context)) => {
+                let extensions = request.extensions_mut();
+                extensions.insert(context);
+                extensions.insert(Covered(Arc::clone(&settings.responder)));
+                ResponseFuture::calling(self.inner.call(request))
+            }
+            Some(Err(error)) => ResponseFuture::refused(&settings.responder, &error),
+            None => {
+                let validator = self.validator.clone();
+                let token = token.to_owned();
+                let validation: Validation =
+                    Box::pin(async move { validator.validate_uncached(&token).await });
+                // `self.inner` was polled ready; take it and leave a fresh clone in its place
+                // (tower's rule for services called after an await).
+                let clone = self.inner.clone();
+                let service = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture {
+                    state: State::Validating {
+                        validation,
+                        pending: Some((request, service)),
+                        responder: Arc::clone(&settings.responder),
+                    },
+                }
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`BearerAuthService`].
+    pub struct ResponseFuture<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        #[pin]
+        state: State<S, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        Validating {
+            validation: Validation,
+            pending: Option<(Request<B>, S)>,
+            responder: Arc<ErrorResponder>,
+        },
+        Calling {
+            #[pin]
+            future: S::Future,
+        },
+        Refused {
+            response: Option<Response<Full<Bytes>>>,
+        },
+    }
+}
+
+impl<S: Service<Request<B>>, B> fmt::Debug for ResponseFuture<S, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
+    fn calling(future: S::Future) -> Self {
+        ResponseFuture {
+            state: State::Calling { future },
+        }
+    }
+
+    fn refused(responder: &ErrorResponder, error: &AuthError) -> Self {
+        ResponseFuture {
+            state: State::Refused {
+                response: Some(responder.respond(error)),
+            },
+        }
+    }
+}
+
+impl<S, B, ResBody> Future for ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<AuthBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Validating {
+                    validation,
+                    pending,
+                    responder,
+                } => {
+                    let outcome = ready!(validation.as_mut().poll(cx));
+                    let Some((mut request, mut service)) = pending.take() else {
+                        // Polled again after completion: nothing left to do but refuse.
+                        let error = AuthError::NotConfigured;
+                        return Poll::Ready(Ok(responder.respond(&error).map(AuthBody::refusal)));
+                    };
+                    match outcome {
+                        Ok(context) => {
+                            let extensions = request.extensions_mut();
+                            extensions.insert(context);
+                            extensions.insert(Covered(Arc::clone(responder)));
+                            let future = service.call(request);
+                            this.state.set(State::Calling { future });
+                        }
+                        Err(error) => {
+                            let response = responder.respond(&error);
+                            this.state.set(State::Refused {
+                                response: Some(response),
+                            });
+                        }
+                    }
+                }
+                StateProj::Calling { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(AuthBody::inner)));
+                }
+                StateProj::Refused { response } => {
+                    // Polled after completion (a caller bug): still never an accidental 200.
+                    let response = response.take().unwrap_or_else(|| {
+                        ErrorResponder::new().respond(&AuthError::NotConfigured)
+                    });
+                    return Poll::Ready(Ok(response.map(AuthBody::refusal)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! [`BearerTokenLayer`] / [`BearerTokenService`]: a tower middleware for outbound clients (a
+//! hyper-util `Client`, any `Service<http::Request<B>>`) that adds `Authorization: Bearer
+//! <token>` from a [`ClientCredentials`] source.
+//!
+//! # The 401 retry and the replay rule
+//!
+//! With the default [`RetryOnce`], a `401 Unauthorized` answer makes the service drop the
+//! rejected token ([`ClientCredentials::invalidate`]), get a new one and send the request once
+//! more. To send a request twice it must be kept, so this mode needs a body that is `Clone`
+//! (`String`, `Bytes`, `http_body_util::Full<Bytes>`, `Empty<Bytes>`, ...). The request is
+//! cloned before it is sent (a body clone is usually an `Arc` or `Bytes` reference-count bump).
+//! It retries only once, and only when the new token differs from the rejected one; otherwise
+//! the 401 response is returned as is.
+//!
+//! For streaming bodies that cannot be cloned, use [`BearerTokenLayer::without_retry`]: the
+//! token is added, and a 401 is returned to the caller, who may call
+//! [`ClientCredentials::invalidate`] before trying again.
+//!
+//! Any `Authorization` header already on the request is replaced.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::header::AUTHORIZATION;
+use http::{Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::BearerError;
+use crate::source::ClientCredentials;
+
+/// The future of a [`BearerTokenService`] (boxed: getting a token is async).
+pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'static>>;
+
+/// Retry policy marker: on a 401 answer, refresh the token and send the request once more
+/// (needs `B: Clone`). The default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetryOnce;
+
+/// Retry policy marker: never send a request twice (any body type).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRetry;
+
+/// A tower [`Layer`] that wraps a client service in a [`BearerTokenService`].
+///
+/// ```
+/// use scopegate_m2m::{BearerTokenLayer, ClientCredentials};
+/// use tower_layer::Layer;
+///
+/// # fn wrap<S: Clone>(client: S) -> Result<(), scopegate_m2m::ConfigError> {
+/// let source = ClientCredentials::builder("https://id.example.com/oauth/token", "id", "secret")
+///     .resource("https://api.example.com")
+///     .build()?;
+/// let authorized = BearerTokenLayer::new(source).layer(client);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BearerTokenLayer<R = RetryOnce> {
+    source: ClientCredentials,
+    retry: R,
+}
+
+impl BearerTokenLayer<RetryOnce> {
+    /// Adds tokens from `source`, and retries once on 401 (request bodies must be `Clone`).
+    pub fn new(source: ClientCredentials) -> Self {
+        BearerTokenLayer {
+            source,
+            retry: RetryOnce,
+        }
+    }
+
+    /// Adds tokens but never retries, so that any body type can be sent.
+    pub fn without_retry(self) -> BearerTokenLayer<NoRetry> {
+        BearerTokenLayer {
+            source: self.source,
+            retry: NoRetry,
+        }
+    }
+}
+
+impl<R: fmt::Debug> fmt::Debug for BearerTokenLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerTokenLayer")
+            .field("source", &self.source)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl<S, R: Clone> Layer<S> for BearerTokenLayer<R> {
+    type Service = BearerTokenService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerTokenService {
+            inner,
+            source: self.source.clone(),
+            retry: self.retry.clone(),
+        }
+    }
+}
+
+/// Adds `Authorization: Bearer <token>` to every request, and with [`RetryOnce`] retries once
+/// on 401 with a new token. See the [module docs](crate::layer) for the replay rule.
+///
+/// The wrapped service must be `Clone`: `poll_ready` readies the inner service, and `call`
+/// moves that ready service into the response future, leaving a fresh clone in its place
+/// (the clone-and-swap rule of tower). For the retry, the moved service is readied again.
+#[derive(Clone)]
+pub struct BearerTokenService<S, R = RetryOnce> {
+    inner: S,
+    source: ClientCredentials,
+    retry: R,
+}
+
+impl<S> BearerTokenService<S, RetryOnce> {
+    /// Wraps `inner`, with the 401 retry.
+    pub fn new(inner: S, source: ClientCredentials) -> Self {
+        BearerTokenService {
+            inner,
+            source,
+            retry: RetryOnce,
+        }
+    }
+}
+
+impl<S, R> BearerTokenService<S, R> {
+    /// The token source.
+    pub fn source(&self) -> &ClientCredentials {
+        &self.source
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    /// Takes the ready service out, leaving a clone in its place.
+    fn take_ready(&mut self) -> S
+    where
+        S: Clone,
+    {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
+    }
+}
+
+impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for BearerTokenService<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerTokenService")
+            .field("inner", &self.inner)
+            .field("source", &self.source)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for BearerTokenService<S, RetryOnce>
+where
+    S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Clone + Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = BearerError<S::Error>;
+    type Future = ResponseFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(BearerError::Service)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let mut inner = self.take_ready();
+        let source = self.source.clone();
+        Box::pin(async move {
+            let token = source.token().await.map_err(BearerError::Token)?;
+            let replay = request.clone();
+            let response = inner
+                .call(with_token(request, &token))
+                .await
+                .map_err(BearerError::Service)?;
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            source.invalidate(&token);
+            let fresh = source.token().await.map_err(BearerError::Token)?;
+            if fresh.secret() == token.secret() {
+                return Ok(response);
+            }
+            drop(response);
+            tracing::debug!("API answered 401; retrying once with a new access token");
+            std::future::poll_fn(|cx| inner.poll_ready(cx))
+                .await
+                .map_err(BearerError::Service)?;
+            inner
+                .call(with_token(replay, &fresh))
+                .await
+                .map_err(BearerError::Service)
+        })
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for BearerTokenService<S, NoRetry>
+where
+    S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = BearerError<S::Error>;
+    type Future = ResponseFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(BearerError::Service)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let mut inner = self.take_ready();
+        let source = self.source.clone();
+        Box::pin(async move {
+            let token = source.token().await.map_err(BearerError::Token)?;
+            inner
+                .call(with_token(request, &token))
+                .await
+                .map_err(BearerError::Service)
+        })
+    }
+}
+
+fn with_token<B>(mut request: Request<B>, token: &crate::AccessToken) -> Request<B> {
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, token.authorization_header());
+    request
+}

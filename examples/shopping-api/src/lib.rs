@@ -1,0 +1,254 @@
+//! The shopping API: a resource server protected by scopegate.
+//!
+//! * `GET /health`: open.
+//! * `GET /products`: needs `read:products`.
+//! * `POST /products`: needs `write:products`; body `{"name": "...", "price_cents": 1290}`.
+//!
+//! Configured from the environment ([`Settings::from_env`]); with no `ISSUER` it starts the
+//! embedded dev issuer with two apps, so it runs with no account anywhere.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod products;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use scopegate::{AuthConfig, BearerAuthLayer, Validator, require_scopes};
+use scopegate_dev::{DevClient, DevIssuer};
+
+pub use products::{Product, Store};
+
+/// The API's resource indicator unless `AUDIENCE` says otherwise.
+pub const DEFAULT_AUDIENCE: &str = "https://shopping.api";
+/// Where the API listens unless `BIND` says otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+/// Where the embedded dev issuer listens unless `DEV_ISSUER_BIND` says otherwise (Logto's local
+/// port, so the m2m client's defaults find it).
+pub const DEFAULT_DEV_ISSUER_BIND: &str = "127.0.0.1:3001";
+
+/// The embedded dev issuer's apps: (id, secret, scopes).
+pub const DEV_APPS: [(&str, &str, &[&str]); 2] = [
+    ("shopping-reader", "reader-secret", &["read:products"]),
+    (
+        "shopping-admin",
+        "admin-secret",
+        &["read:products", "write:products"],
+    ),
+];
+
+/// A configuration mistake: reported in one line, exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// An environment variable does not parse.
+    #[error("{name}={value:?} is not {expected}")]
+    InvalidVariable {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// The scopegate configuration is refused.
+    #[error("invalid authorization settings: {0}")]
+    Config(#[from] scopegate::ConfigError),
+    /// The issuer's keys could not be fetched at start.
+    #[error("cannot fetch the issuer's signing keys: {0}")]
+    Keys(#[from] scopegate::JwksError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The dev issuer could not start.
+    #[error("cannot start the dev issuer: {0}")]
+    DevIssuer(#[from] scopegate_dev::DevIssuerError),
+}
+
+/// What the API is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The expected `iss`; `None` starts the embedded dev issuer.
+    pub issuer: Option<String>,
+    /// The API's resource indicator (`aud`).
+    pub audience: String,
+    /// The JWKS URL; `None` means discovery from the issuer.
+    pub jwks_uri: Option<String>,
+    /// Where the API listens.
+    pub bind: SocketAddr,
+    /// Where the embedded dev issuer listens (when there is no `ISSUER`).
+    pub dev_issuer_bind: SocketAddr,
+}
+
+impl Settings {
+    /// Reads `ISSUER`, `AUDIENCE`, `JWKS_URI`, `BIND` and `DEV_ISSUER_BIND`.
+    pub fn from_env() -> Result<Settings, SetupError> {
+        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Like [`from_env`](Self::from_env), from any lookup (for tests).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SetupError> {
+        let url = |name: &'static str| -> Result<Option<String>, SetupError> {
+            match var(name) {
+                Some(value) if url::Url::parse(&value).is_err() => {
+                    Err(SetupError::InvalidVariable {
+                        name,
+                        value,
+                        expected: "a URL",
+                    })
+                }
+                other => Ok(other),
+            }
+        };
+        let addr = |name: &'static str, default: &str| -> Result<SocketAddr, SetupError> {
+            let value = var(name).unwrap_or_else(|| default.to_owned());
+            value.parse().map_err(|_| SetupError::InvalidVariable {
+                name,
+                value,
+                expected: "an address like 127.0.0.1:3000",
+            })
+        };
+        Ok(Settings {
+            issuer: url("ISSUER")?,
+            audience: var("AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            jwks_uri: url("JWKS_URI")?,
+            bind: addr("BIND", DEFAULT_BIND)?,
+            dev_issuer_bind: addr("DEV_ISSUER_BIND", DEFAULT_DEV_ISSUER_BIND)?,
+        })
+    }
+}
+
+/// The routes, behind `auth`.
+pub fn router(auth: BearerAuthLayer, store: Store) -> Router {
+    let read = require_scopes(["read:products"]);
+    let write = require_scopes(["write:products"]);
+    Router::new()
+        .route(
+            "/products",
+            get(products::list)
+                .route_layer(read)
+                .merge(axum::routing::post(products::create).route_layer(write)),
+        )
+        .route_layer(auth)
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        )
+        .with_state(store)
+}
+
+/// A started API (and dev issuer, if one was needed).
+#[derive(Debug)]
+pub struct Running {
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    /// The expected issuer.
+    pub issuer: String,
+    /// The embedded dev issuer, when `ISSUER` was not set.
+    pub dev_issuer: Option<DevIssuer>,
+    /// The validator (for its statistics).
+    pub validator: Validator,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Serves until the process is stopped.
+    pub async fn wait(self) {
+        let _ = self.server.await;
+    }
+}
+
+/// Starts the dev issuer if needed, fetches the keys (so a wrong issuer fails at start), and
+/// serves the API.
+pub async fn start(settings: Settings) -> Result<Running, SetupError> {
+    let (issuer, dev_issuer) = match &settings.issuer {
+        Some(issuer) => (issuer.clone(), None),
+        None => {
+            let mut builder = DevIssuer::builder().bind(settings.dev_issuer_bind);
+            for (id, secret, scopes) in DEV_APPS {
+                builder = builder.client(DevClient::new(
+                    id,
+                    secret,
+                    settings.audience.clone(),
+                    scopes.iter().copied(),
+                ));
+            }
+            let dev = builder.start().await?;
+            (dev.issuer().to_owned(), Some(dev))
+        }
+    };
+    let mut config = AuthConfig::builder(issuer.clone(), settings.audience.clone());
+    if let Some(jwks_uri) = &settings.jwks_uri {
+        config = config.jwks_uri(jwks_uri.clone());
+    }
+    let config = config.build()?;
+    let validator = Validator::new(config)?;
+    validator.warm_up().await?;
+
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .map_err(|source| SetupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SetupError::Bind {
+        addr: settings.bind,
+        source,
+    })?;
+    let app = router(
+        BearerAuthLayer::new(validator.clone()).realm("shopping"),
+        Store::seeded(),
+    );
+    let server = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "server stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        issuer,
+        dev_issuer,
+        validator,
+        server,
+    })
+}
+
+/// The text printed at start: where things are and, with the dev issuer, how to call the API.
+pub fn banner(running: &Running, audience: &str) -> String {
+    let api = format!("http://{}", running.addr);
+    let mut text = format!(
+        "shopping API listening on {api}\n  issuer:   {}\n  audience: {audience}\n",
+        running.issuer
+    );
+    if let Some(dev) = &running.dev_issuer {
+        let token_endpoint = dev.token_endpoint();
+        text.push_str(&format!(
+            "\nNo ISSUER set: embedded dev issuer at {} with two apps:\n",
+            dev.issuer()
+        ));
+        for (id, secret, scopes) in DEV_APPS {
+            text.push_str(&format!(
+                "  {id:<16} secret {secret:<14} scopes: {}\n",
+                scopes.join(" ")
+            ));
+        }
+        text.push_str(&format!(
+            "\nGet a token and call the API:\n  \
+             TOKEN=$(curl -s -u shopping-reader:reader-secret -d grant_type=client_credentials \
+             -d resource={audience} -d scope=read:products {token_endpoint} \
+             | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n  \
+             curl -H \"Authorization: Bearer $TOKEN\" {api}/products\n\
+             \nOr, in another terminal: cargo run -p m2m-client\n"
+        ));
+    }
+    text
+}
+
+/// How long clients wait for the API before giving up (used by the examples' own clients).
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -12,7 +12,6 @@
 mod products;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -249,6 +248,3 @@ pub fn banner(running: &Running, audience: &str) -> String {
     }
     text
 }
-
-/// How long clients wait for the API before giving up (used by the examples' own clients).
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);

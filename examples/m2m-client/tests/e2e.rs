@@ -1,0 +1,220 @@
+//! The whole machine-to-machine flow, end to end on loopback: the shopping API with its embedded
+//! dev issuer, scopegate-m2m token sources, and the `m2m-client` binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use scopegate_m2m::{ClientCredentials, OAuthErrorCode, TokenError};
+use serde_json::{Value, json};
+use shopping_api::{DEFAULT_AUDIENCE, Running, Settings, start};
+
+async fn shop() -> Running {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let settings = Settings {
+        issuer: None,
+        audience: DEFAULT_AUDIENCE.to_owned(),
+        jwks_uri: None,
+        bind: loopback,
+        dev_issuer_bind: loopback,
+    };
+    start(settings).await.expect("the shop starts")
+}
+
+fn app(shop: &Running, id: &str, secret: &str, scope: &str) -> ClientCredentials {
+    let endpoint = shop.dev_issuer.as_ref().unwrap().endpoint();
+    ClientCredentials::logto(&endpoint, id, secret)
+        .resource(DEFAULT_AUDIENCE)
+        .scope(scope)
+        .build()
+        .unwrap()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn read_app_reads_and_cannot_write_admin_app_writes() {
+    let shop = shop().await;
+    let api = format!("http://{}", shop.addr);
+    let reader = app(&shop, "shopping-reader", "reader-secret", "read:products");
+    let admin = app(
+        &shop,
+        "shopping-admin",
+        "admin-secret",
+        "read:products write:products",
+    );
+
+    let response = reader
+        .send(http().get(format!("{api}/products")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let products: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(products.len(), 3);
+
+    let new = json!({ "name": "Grinder", "price_cents": 8900 });
+    let response = reader
+        .send(http().post(format!("{api}/products")).json(&new))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("scope=\"write:products\""),
+        "{challenge}"
+    );
+
+    let response = admin
+        .send(http().post(format!("{api}/products")).json(&new))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        (created["id"].as_u64(), created["name"].as_str()),
+        (Some(4), Some("Grinder"))
+    );
+
+    let bad = json!({ "name": "", "price_cents": 0 });
+    let response = admin
+        .send(http().post(format!("{api}/products")).json(&bad))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_body");
+    let response = admin
+        .send(
+            http()
+                .post(format!("{api}/products"))
+                .body("{oops")
+                .header("content-type", "application/json"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+
+    let health = http().get(format!("{api}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn one_token_request_serves_many_api_calls() {
+    let shop = shop().await;
+    let api = format!("http://{}/products", shop.addr);
+    let reader = app(&shop, "shopping-reader", "reader-secret", "read:products");
+    for _ in 0..25 {
+        let response = reader.send(http().get(&api)).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(shop.dev_issuer.as_ref().unwrap().token_requests(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_token_request() {
+    let shop = shop().await;
+    let reader = app(&shop, "shopping-reader", "reader-secret", "read:products");
+    let calls = (0..50).map(|_| {
+        let reader = reader.clone();
+        tokio::spawn(async move { reader.token().await })
+    });
+    let tokens: Vec<String> = futures_join(calls).await;
+    assert!(tokens.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(shop.dev_issuer.as_ref().unwrap().token_requests(), 1);
+}
+
+async fn futures_join(
+    handles: impl Iterator<
+        Item = tokio::task::JoinHandle<Result<scopegate_m2m::AccessToken, TokenError>>,
+    >,
+) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for handle in handles {
+        tokens.push(handle.await.unwrap().unwrap().secret().to_owned());
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn a_short_lived_token_is_refreshed_and_the_new_one_works() {
+    let shop = shop().await;
+    let dev = shop.dev_issuer.as_ref().unwrap();
+    dev.set_token_ttl(Duration::from_secs(1));
+    let api = format!("http://{}/products", shop.addr);
+    let reader = app(&shop, "shopping-reader", "reader-secret", "read:products");
+    let first = reader.token().await.unwrap();
+    assert_eq!(reader.send(http().get(&api)).await.unwrap().status(), 200);
+    assert_eq!(dev.token_requests(), 1);
+    // The source refreshes before expiry (half the lifetime of so short a token).
+    tokio::time::sleep(
+        first
+            .refresh_at()
+            .saturating_duration_since(std::time::Instant::now())
+            + Duration::from_millis(50),
+    )
+    .await;
+    let second = reader.token().await.unwrap();
+    assert_ne!(first.secret(), second.secret());
+    assert_eq!(dev.token_requests(), 2);
+    assert_eq!(reader.send(http().get(&api)).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_surfaces_the_servers_oauth_error() {
+    let shop = shop().await;
+    let wrong = app(&shop, "shopping-reader", "not-the-secret", "read:products");
+    match wrong.token().await.unwrap_err() {
+        TokenError::OAuth { status, error, .. } => {
+            assert_eq!(status, 401);
+            assert_eq!(error, OAuthErrorCode::InvalidClient);
+        }
+        other => panic!("expected an OAuth error, got {other:?}"),
+    }
+    let greedy = app(&shop, "shopping-reader", "reader-secret", "write:products");
+    let error = greedy.token().await.unwrap_err();
+    assert_eq!(error.oauth_error(), Some(&OAuthErrorCode::InvalidScope));
+}
+
+fn client_binary(shop: &Running, secret: &str) -> std::process::Output {
+    let dev = shop.dev_issuer.as_ref().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_m2m-client"))
+        .env("LOGTO_ENDPOINT", dev.endpoint())
+        .env("API_URL", format!("http://{}", shop.addr))
+        .env("APP_ID", "shopping-reader")
+        .env("APP_SECRET", secret)
+        .env_remove("RESOURCE")
+        .env_remove("SCOPE")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_m2m_client_binary_prints_products_or_the_reason() {
+    let shop = shop().await;
+    let ok = tokio::task::block_in_place(|| client_binary(&shop, "reader-secret"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let products: Vec<Value> = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(products[0]["name"], "Coffee beans, 1 kg");
+
+    let failed = tokio::task::block_in_place(|| client_binary(&shop, "wrong"));
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("invalid_client"), "{stderr}");
+}

@@ -44,7 +44,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -186,6 +186,7 @@ impl DevIssuerBuilder {
             token_requests: AtomicU64::new(0),
             discovery_requests: AtomicU64::new(0),
             last_user_agent: Mutex::new(None),
+            jwks_request_times: Mutex::new(Vec::new()),
         });
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
         tracing::info!(target: "scopegate_dev", issuer = %state.issuer, "dev issuer listening");
@@ -205,6 +206,7 @@ pub(crate) struct State {
     pub(crate) token_requests: AtomicU64,
     pub(crate) discovery_requests: AtomicU64,
     pub(crate) last_user_agent: Mutex<Option<String>>,
+    pub(crate) jwks_request_times: Mutex<Vec<Instant>>,
 }
 
 pub(crate) struct Keys {
@@ -455,6 +457,11 @@ impl DevIssuer {
     /// Requests served by the JWKS endpoint so far.
     pub fn jwks_requests(&self) -> u64 {
         self.state.jwks_requests.load(Ordering::SeqCst)
+    }
+
+    /// When each JWKS request arrived (to check retry spacing).
+    pub fn jwks_request_times(&self) -> Vec<Instant> {
+        lock(&self.state.jwks_request_times).clone()
     }
 
     /// Requests served by the token endpoint so far.

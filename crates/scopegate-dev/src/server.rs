@@ -69,6 +69,7 @@ async fn discovery(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> R
 
 async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
     state.jwks_requests.fetch_add(1, Ordering::SeqCst);
+    lock(&state.jwks_request_times).push(std::time::Instant::now());
     record_user_agent(&state, &headers);
     let fault = lock(&state.jwks_fault).clone();
     match fault {

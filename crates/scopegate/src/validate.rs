@@ -423,11 +423,15 @@ impl Validator {
                 continue;
             }
             issuer.keys.ensure_background_refresh();
-            if let Some(Err(error)) = issuer.keys.refresh(RefreshReason::WarmUp).await {
-                return Err(error);
-            }
-            if !issuer.keys.has_keys() {
-                return Err(JwksError::NoUsableKeys);
+            match issuer.keys.refresh(RefreshReason::WarmUp).await {
+                Some(result) => result?,
+                // No fetch finished in time to report on: fine if a set is at hand.
+                None if issuer.keys.has_keys() => {}
+                None => {
+                    return Err(JwksError::Timeout {
+                        url: issuer.config.issuer.to_string(),
+                    });
+                }
             }
         }
         Ok(())

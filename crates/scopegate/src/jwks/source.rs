@@ -81,6 +81,8 @@ struct Shared {
     completed: AtomicU64,
     state: Mutex<State>,
     background: AtomicBool,
+    /// Wakes the background task when a fetch moved the schedule.
+    rescheduled: Arc<tokio::sync::Notify>,
     counters: Counters,
 }
 
@@ -100,6 +102,8 @@ struct State {
     next_refresh: Instant,
     consecutive_failures: u32,
     last_success: Option<SystemTime>,
+    /// The outcome of the last attempt, handed to callers that joined it.
+    last_result: Option<Result<(), JwksError>>,
 }
 
 #[derive(Debug, Default)]
@@ -147,8 +151,10 @@ impl KeySource {
                     next_refresh,
                     consecutive_failures: 0,
                     last_success: None,
+                    last_result: None,
                 }),
                 background: AtomicBool::new(false),
+                rescheduled: Arc::new(tokio::sync::Notify::new()),
                 counters: Counters::default(),
             }),
         }
@@ -209,13 +215,14 @@ impl KeySource {
             return;
         };
         if !shared.background.swap(true, Ordering::AcqRel) {
-            runtime.spawn(background_refresh(Arc::downgrade(shared)));
+            let rescheduled = Arc::clone(&shared.rescheduled);
+            runtime.spawn(background_refresh(Arc::downgrade(shared), rescheduled));
         }
     }
 
     /// Fetches the key set unless another fetch is running (then waits for it, bounded) or, for
     /// request-driven reasons, the cooldown has not passed. Returns the result of the fetch this
-    /// call made, or `None` if it made none.
+    /// call made or joined, or `None` if there was none.
     pub(crate) async fn refresh(&self, reason: RefreshReason) -> Option<Result<(), JwksError>> {
         let shared = &self.shared;
         if matches!(shared.origin, Origin::Static) {
@@ -228,7 +235,8 @@ impl KeySource {
             return None;
         };
         if shared.completed.load(Ordering::Acquire) != seen {
-            return None; // joined a fetch that finished while we waited
+            // Joined a fetch that finished while we waited: its outcome is ours.
+            return shared.lock_state().last_result.clone();
         }
         // Request-driven fetches are rate-limited by the cooldown; the schedule limits itself.
         let cooling_since = {
@@ -328,6 +336,8 @@ impl Shared {
                 }
             }
         };
+        self.lock_state().last_result = Some(outcome.clone());
+        self.rescheduled.notify_one();
         let result_label = if outcome.is_ok() { "ok" } else { "error" };
         metrics::counter!("scopegate_jwks_fetches_total", "issuer" => self.issuer.to_string(), "result" => result_label, "reason" => reason.as_str())
             .increment(1);
@@ -395,17 +405,20 @@ impl Shared {
     }
 }
 
-async fn background_refresh(shared: Weak<Shared>) {
+async fn background_refresh(shared: Weak<Shared>, rescheduled: Arc<tokio::sync::Notify>) {
     loop {
         let due = match shared.upgrade() {
             Some(shared) => shared.lock_state().next_refresh,
             None => return,
         };
-        tokio::time::sleep_until(due.into()).await;
+        // A fetch for another reason moves the schedule: wake up and read it again.
+        tokio::select! {
+            () = tokio::time::sleep_until(due.into()) => {}
+            () = rescheduled.notified() => continue,
+        }
         let Some(strong) = shared.upgrade() else {
             return;
         };
-        // A request-driven fetch may have moved the schedule while we slept.
         if Instant::now() >= strong.lock_state().next_refresh {
             KeySource { shared: strong }
                 .refresh(RefreshReason::Scheduled)

@@ -232,7 +232,8 @@ async fn bad_responses_never_replace_a_good_set() {
     let jwk = issuer.public_jwk();
     let too_many = json!({ "keys": vec![jwk; 101] }).to_string().into_bytes();
     let huge = format!("{{\"keys\":[{}]}}", "0,".repeat(5 * 1024 * 1024)).into_bytes();
-    let cases: Vec<(JwksFault, fn(&JwksError) -> bool)> = vec![
+    type Expected = fn(&JwksError) -> bool;
+    let cases: Vec<(JwksFault, Expected)> = vec![
         (JwksFault::Body(b"<html>oops</html>".to_vec()), |e| {
             *e == JwksError::NotJson
         }),

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub mod interop;
+
 use scopegate::{AuthConfig, AuthConfigBuilder};
 use scopegate_dev::{DevClient, DevIssuer, SigningAlgorithm};
 use serde_json::Value;

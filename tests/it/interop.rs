@@ -34,7 +34,7 @@ fn app(
     resource: &str,
     scope: &str,
 ) -> ClientCredentials {
-    ClientCredentials::logto(&provider.endpoint(), id, secret)
+    ClientCredentials::logto(provider.endpoint(), id, secret)
         .resource(resource)
         .scope(scope)
         .build()

@@ -176,7 +176,10 @@ where
                     .insert(Covered(Arc::clone(&settings.responder)));
                 return ResponseFuture::calling(self.inner.call(request));
             }
-            Err(error) => return ResponseFuture::refused(&settings.responder, &error),
+            Err(error) => {
+                crate::telemetry::rejected(&error);
+                return ResponseFuture::refused(&settings.responder, &error);
+            }
         };
         match self.validator.validate_cached(token) {
             Some(Ok(context)) => {

@@ -64,6 +64,7 @@ mod json;
 pub mod jwks;
 mod layer;
 pub mod logto;
+pub mod telemetry;
 pub mod token;
 pub mod validate;
 

@@ -1,0 +1,156 @@
+//! `cargo bench -p scopegate --bench validate`
+//!
+//! * `first_sight/<alg>`: a token the validator has not seen (cache off): parse + signature +
+//!   claims, the cost every other Rust layer pays on every request;
+//! * `cache_hit/<alg>`: the same token again;
+//! * `bearer_extraction`: finding the token in the headers;
+//! * `cache_key/*`: what a lookup costs keyed by the full token (SipHash, foldhash) or by its
+//!   SHA-256 digest.
+//!
+//! Keys are a static set (no network): the figures are CPU only. For the RustCrypto backend:
+//! `cargo bench -p scopegate --bench validate --no-default-features --features rust-crypto,axum`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::HeaderMap;
+use scopegate::{AuthConfig, CacheConfig, KeySet, Validator};
+use scopegate_dev::{DevIssuer, SigningAlgorithm};
+
+const RESOURCE: &str = "https://shopping.api";
+
+/// Polls a future that needs no I/O (static keys) to completion.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("validation waited on I/O in a benchmark"),
+    }
+}
+
+struct Setup {
+    // Kept alive: its runtime-bound server is irrelevant here, its keys are not.
+    _issuer: DevIssuer,
+    token: String,
+    cached: Validator,
+    uncached: Validator,
+}
+
+fn setup(runtime: &tokio::runtime::Runtime, algorithm: SigningAlgorithm) -> Setup {
+    let issuer = runtime
+        .block_on(DevIssuer::builder().algorithm(algorithm).start())
+        .unwrap();
+    let keys = KeySet::from_jwks(&issuer.jwks(), 100).unwrap();
+    let config = AuthConfig::builder(issuer.issuer(), RESOURCE)
+        .jwks_static(keys)
+        .build()
+        .unwrap();
+    let cached = Validator::new(config.clone()).unwrap();
+    let uncached = Validator::builder()
+        .issuer(config)
+        .cache(CacheConfig::disabled())
+        .build()
+        .unwrap();
+    let token = issuer.mint(issuer.claims("bench-app", RESOURCE, "read:products write:products"));
+    ready(cached.validate(&token)).unwrap();
+    Setup {
+        _issuer: issuer,
+        token,
+        cached,
+        uncached,
+    }
+}
+
+fn validate(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let algorithms = [
+        ("ES256", SigningAlgorithm::ES256),
+        ("ES384", SigningAlgorithm::ES384),
+        ("RS256", SigningAlgorithm::RS256),
+        ("EdDSA", SigningAlgorithm::EdDSA),
+    ];
+    let setups: Vec<_> = algorithms
+        .iter()
+        .map(|(name, alg)| (*name, setup(&runtime, *alg)))
+        .collect();
+    let mut first = c.benchmark_group("first_sight");
+    for (name, s) in &setups {
+        first.bench_function(*name, |b| {
+            b.iter(|| ready(s.uncached.validate(black_box(&s.token))).unwrap())
+        });
+    }
+    first.finish();
+    let mut hit = c.benchmark_group("cache_hit");
+    for (name, s) in &setups {
+        hit.bench_function(*name, |b| {
+            b.iter(|| ready(s.cached.validate(black_box(&s.token))).unwrap())
+        });
+    }
+    hit.finish();
+
+    let mut headers = HeaderMap::new();
+    let value = format!("Bearer {}", setups[1].1.token);
+    headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+    c.bench_function("bearer_extraction", |b| {
+        b.iter(|| {
+            scopegate::token::bearer_token(black_box(&headers))
+                .unwrap()
+                .len()
+        })
+    });
+}
+
+/// The verified-token cache's key: the full token, or a digest of it.
+fn cache_key(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let issuer = runtime.block_on(DevIssuer::builder().start()).unwrap();
+    let tokens: Vec<String> = (0..1000)
+        .map(|i| issuer.mint(issuer.claims(&format!("app-{i}"), RESOURCE, "read:products")))
+        .collect();
+    let probe = tokens[500].as_str();
+
+    let siphash: moka::sync::Cache<Box<str>, u64> = moka::sync::Cache::new(10_000);
+    let folded: moka::sync::Cache<Box<str>, u64, foldhash::fast::RandomState> =
+        moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .build_with_hasher(foldhash::fast::RandomState::default());
+    let digested: moka::sync::Cache<[u8; 32], u64> = moka::sync::Cache::new(10_000);
+    let digest = |token: &str| -> [u8; 32] {
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+            .as_ref()
+            .try_into()
+            .unwrap()
+    };
+    for (i, token) in tokens.iter().enumerate() {
+        siphash.insert(Box::from(token.as_str()), i as u64);
+        folded.insert(Box::from(token.as_str()), i as u64);
+        digested.insert(digest(token), i as u64);
+    }
+    let mut group = c.benchmark_group("cache_key");
+    group.bench_function("full_token_siphash", |b| {
+        b.iter(|| siphash.get(black_box(probe)).unwrap())
+    });
+    group.bench_function("full_token_foldhash", |b| {
+        b.iter(|| folded.get(black_box(probe)).unwrap())
+    });
+    group.bench_function("sha256_digest", |b| {
+        b.iter(|| digested.get(&digest(black_box(probe))).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, validate, cache_key);
+criterion_main!(benches);

@@ -3,6 +3,7 @@
 
 mod cache;
 mod interop;
+mod issuers;
 mod jwks_lifecycle;
 mod keyset;
 mod layer;

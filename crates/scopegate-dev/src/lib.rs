@@ -132,9 +132,17 @@ pub struct DevIssuerBuilder {
     token_ttl: Duration,
     bind: SocketAddr,
     discovery: Discovery,
+    key_id: Option<String>,
 }
 
 impl DevIssuerBuilder {
+    /// Gives the first signing key this `kid` instead of a random one (e.g. the same `kid` at two
+    /// issuers).
+    pub fn key_id(mut self, kid: impl Into<String>) -> Self {
+        self.key_id = Some(kid.into());
+        self
+    }
+
     /// Signs with `algorithm` (default ES384).
     pub fn algorithm(mut self, algorithm: SigningAlgorithm) -> Self {
         self.algorithm = algorithm;
@@ -170,7 +178,10 @@ impl DevIssuerBuilder {
         let listener = tokio::net::TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
         let issuer = format!("http://{addr}/oidc");
-        let key = DevKey::generate(self.algorithm)?;
+        let mut key = DevKey::generate(self.algorithm)?;
+        if let Some(kid) = self.key_id {
+            key.kid = kid;
+        }
         let state = Arc::new(State {
             issuer,
             clients: self.clients,
@@ -288,6 +299,7 @@ impl DevIssuer {
             token_ttl: Duration::from_secs(3600),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             discovery: Discovery::Both,
+            key_id: None,
         }
     }
 

@@ -36,7 +36,7 @@ fn ready<F: Future>(future: F) -> F::Output {
 }
 
 struct Setup {
-    // Kept alive: its runtime-bound server is irrelevant here, its keys are not.
+    // Its server is irrelevant here; its keys and minting are not.
     _issuer: DevIssuer,
     token: String,
     cached: Validator,
@@ -90,6 +90,34 @@ fn validate(c: &mut Criterion) {
         });
     }
     first.finish();
+    // The baseline every other layer pays: jsonwebtoken::decode on every request.
+    let es384 = &setups[1].1;
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(es384._issuer.public_jwk()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES384);
+    validation.set_issuer(&[es384._issuer.issuer()]);
+    validation.set_audience(&[RESOURCE]);
+    c.bench_function("baseline_jsonwebtoken_decode/ES384", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<serde_json::Value>(black_box(&es384.token), &key, &validation)
+                .unwrap()
+        })
+    });
+    // Cache on, but every token new: first sight including the cache insert.
+    let tokens: Vec<String> = (0..20_000)
+        .map(|i| {
+            es384._issuer.mint(
+                es384
+                    ._issuer
+                    .claims(&format!("app-{i}"), RESOURCE, "read:products"),
+            )
+        })
+        .collect();
+    let mut next = tokens.iter().cycle();
+    let fresh = es384.cached.clone();
+    c.bench_function("first_sight_cached/ES384", |b| {
+        b.iter(|| ready(fresh.validate(black_box(next.next().unwrap()))).unwrap())
+    });
     let mut hit = c.benchmark_group("cache_hit");
     for (name, s) in &setups {
         hit.bench_function(*name, |b| {

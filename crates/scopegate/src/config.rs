@@ -107,6 +107,7 @@ pub enum ConfigError {
 pub struct AuthConfig {
     pub(crate) issuer: Arc<str>,
     pub(crate) audiences: Vec<String>,
+    pub(crate) logto_organizations: bool,
     pub(crate) jwks: JwksSource,
     pub(crate) algorithms: AlgorithmSet,
     pub(crate) leeway: Duration,
@@ -125,6 +126,7 @@ impl AuthConfig {
         AuthConfigBuilder {
             issuer: issuer.into(),
             audiences: vec![audience.into()],
+            logto_organizations: false,
             jwks: JwksSource::Discovery,
             jwks_uri: None,
             algorithms: AlgorithmSet::ASYMMETRIC,
@@ -148,6 +150,15 @@ impl AuthConfig {
         &self.audiences
     }
 
+    /// Whether `aud` is accepted.
+    pub(crate) fn accepts_audience(&self, aud: &str) -> bool {
+        self.audiences.iter().any(|a| a == aud)
+            || (self.logto_organizations
+                && aud
+                    .strip_prefix(crate::logto::ORGANIZATION_AUDIENCE_PREFIX)
+                    .is_some_and(|id| !id.is_empty()))
+    }
+
     /// The allowed algorithms.
     pub fn algorithms(&self) -> AlgorithmSet {
         self.algorithms
@@ -165,6 +176,7 @@ impl AuthConfig {
 pub struct AuthConfigBuilder {
     issuer: String,
     audiences: Vec<String>,
+    logto_organizations: bool,
     jwks: JwksSource,
     jwks_uri: Option<String>,
     algorithms: AlgorithmSet,
@@ -181,6 +193,15 @@ impl AuthConfigBuilder {
     /// Accepts one more audience (a token is accepted if any of its `aud` values is accepted).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
+        self
+    }
+
+    /// Also accepts Logto organization tokens: any `aud` of the form
+    /// `urn:logto:organization:<id>`. Pair it with
+    /// [`logto::require_organization`](crate::logto::require_organization), which checks that
+    /// the organization is the one the request addresses.
+    pub fn logto_organization_audiences(mut self) -> Self {
+        self.logto_organizations = true;
         self
     }
 
@@ -253,7 +274,9 @@ impl AuthConfigBuilder {
         if self.issuer.is_empty() {
             return Err(ConfigError::EmptyIssuer);
         }
-        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
+        if self.audiences.iter().any(String::is_empty)
+            || (self.audiences.is_empty() && !self.logto_organizations)
+        {
             return Err(ConfigError::NoAudience);
         }
         if self.leeway > MAX_LEEWAY {
@@ -293,6 +316,7 @@ impl AuthConfigBuilder {
         Ok(AuthConfig {
             issuer: Arc::from(self.issuer),
             audiences: self.audiences,
+            logto_organizations: self.logto_organizations,
             jwks,
             algorithms: self.algorithms,
             leeway: self.leeway,

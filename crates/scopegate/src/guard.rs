@@ -206,6 +206,22 @@ pin_project! {
     }
 }
 
+impl<F> GuardFuture<F> {
+    pub(crate) fn calling(future: F) -> Self {
+        GuardFuture {
+            state: GuardState::Calling { future },
+        }
+    }
+
+    pub(crate) fn refused(response: Response<Full<Bytes>>) -> Self {
+        GuardFuture {
+            state: GuardState::Refused {
+                response: Some(response),
+            },
+        }
+    }
+}
+
 impl<F> fmt::Debug for GuardFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuardFuture").finish_non_exhaustive()

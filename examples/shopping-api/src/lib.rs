@@ -3,6 +3,8 @@
 //! * `GET /health`: open.
 //! * `GET /products`: needs `read:products`.
 //! * `POST /products`: needs `write:products`; body `{"name": "...", "price_cents": 1290}`.
+//! * `GET /metrics` (feature `metrics`, on by default): scopegate's counters in the Prometheus
+//!   text format. Unauthenticated, as scrapers expect: keep the port off the public internet.
 //!
 //! Configured from the environment ([`Settings::from_env`]); with no `ISSUER` it starts the
 //! embedded dev issuer with two apps, so it runs with no account anywhere.
@@ -18,7 +20,7 @@ use axum::routing::get;
 use scopegate::{AuthConfig, BearerAuthLayer, Validator, require_scopes};
 use scopegate_dev::{DevClient, DevIssuer};
 
-pub use products::{Product, Store};
+pub use products::{Product, Store, list as list_products};
 
 /// The API's resource indicator unless `AUDIENCE` says otherwise.
 pub const DEFAULT_AUDIENCE: &str = "https://shopping.api";
@@ -166,6 +168,9 @@ impl Running {
 /// Starts the dev issuer if needed, fetches the keys (so a wrong issuer fails at start), and
 /// serves the API.
 pub async fn start(settings: Settings) -> Result<Running, SetupError> {
+    // Before anything is measured: the key fetch at start is the first event worth counting.
+    #[cfg(feature = "metrics")]
+    let metrics = prometheus();
     let (issuer, dev_issuer) = match &settings.issuer {
         Some(issuer) => (issuer.clone(), None),
         None => {
@@ -204,6 +209,11 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         BearerAuthLayer::new(validator.clone()).realm("shopping"),
         Store::seeded(),
     );
+    #[cfg(feature = "metrics")]
+    let app = match metrics {
+        Some(handle) => app.route("/metrics", get(move || async move { handle.render() })),
+        None => app,
+    };
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "server stopped");
@@ -216,6 +226,22 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         validator,
         server,
     })
+}
+
+/// The process-wide Prometheus recorder (installed once, however many APIs a process starts).
+#[cfg(feature = "metrics")]
+fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(error) => {
+                tracing::warn!(%error, "metrics recorder not installed; /metrics is off");
+                None
+            }
+        })
+        .clone()
 }
 
 /// The text printed at start: where things are and, with the dev issuer, how to call the API.

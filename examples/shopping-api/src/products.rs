@@ -69,7 +69,8 @@ impl Store {
     }
 }
 
-pub(crate) async fn list(State(store): State<Store>) -> Json<Vec<Product>> {
+/// `GET /products`: every product, as a JSON array.
+pub async fn list(State(store): State<Store>) -> Json<Vec<Product>> {
     Json(store.all())
 }
 

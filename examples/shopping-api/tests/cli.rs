@@ -117,3 +117,179 @@ fn with_no_issuer_it_starts_the_dev_issuer_and_prints_how_to_call_it() {
         "{banner}"
     );
 }
+
+/// Reads the banner of a binary started with free ports: (API base URL, token endpoint).
+fn banner_addresses(child: &mut std::process::Child) -> (String, String) {
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut api = None;
+        let mut token = None;
+        for line in BufReader::new(stdout).lines().take(40) {
+            let line = line.unwrap();
+            if let Some(url) = line.strip_prefix("shopping API listening on ") {
+                api = Some(url.trim().to_owned());
+            }
+            if let Some(rest) = line.split("embedded dev issuer at ").nth(1) {
+                let issuer = rest.split_whitespace().next().unwrap();
+                token = Some(format!("{issuer}/token"));
+            }
+            if api.is_some() && token.is_some() {
+                break;
+            }
+        }
+        (api.unwrap(), token.unwrap())
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(reader.is_finished(), "no banner within 30 s");
+    reader.join().unwrap()
+}
+
+/// The value of one sample line of the Prometheus text, e.g. `name{a="b"}`.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .map_or(0.0, |value| value.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_with_a_scripted_mix_of_requests() {
+    let mut child = binary()
+        .env("BIND", "127.0.0.1:0")
+        .env("DEV_ISSUER_BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (api, token_endpoint) = tokio::task::block_in_place(|| banner_addresses(&mut child));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let token: serde_json::Value = http
+        .post(&token_endpoint)
+        .basic_auth("shopping-reader", Some("reader-secret"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://shopping.api"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let (signing_input, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signing_input}.AAAA");
+    let products = format!("{api}/products");
+
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            http.get(&products)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    statuses.push(
+        http.post(&products)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+    );
+    for _ in 0..2 {
+        statuses.push(http.get(&products).send().await.unwrap().status().as_u16());
+    }
+    statuses.push(
+        http.get(&products)
+            .bearer_auth("not-a-jwt")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+    );
+    for _ in 0..2 {
+        statuses.push(
+            http.get(&products)
+                .bearer_auth(&forged)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [200, 200, 200, 403, 401, 401, 401, 401, 401]);
+
+    let text = http
+        .get(format!("{api}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let cases = [
+        (
+            r#"scopegate_validations_total{outcome="accepted",reason="ok"}"#,
+            4.0,
+        ),
+        (
+            r#"scopegate_validations_total{outcome="rejected",reason="missing_token"}"#,
+            2.0,
+        ),
+        (
+            r#"scopegate_validations_total{outcome="rejected",reason="malformed_token"}"#,
+            1.0,
+        ),
+        (
+            r#"scopegate_validations_total{outcome="rejected",reason="bad_signature"}"#,
+            2.0,
+        ),
+        (r#"scopegate_token_cache_total{result="hit"}"#, 3.0),
+        (r#"scopegate_token_cache_total{result="known_bad"}"#, 1.0),
+        (r#"scopegate_signature_checks_total{result="valid"}"#, 1.0),
+        (r#"scopegate_signature_checks_total{result="invalid"}"#, 1.0),
+        (r#"scopegate_jwks_keys{issuer=""#, 1.0),
+    ];
+    for (series, expected) in cases {
+        let value = if series.ends_with('"') {
+            // The issuer label's value is the dev issuer's URL: match on the prefix.
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(series))
+                .unwrap_or_default();
+            line.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        } else {
+            sample(&text, series)
+        };
+        assert_eq!(value, expected, "{series} in\n{text}");
+    }
+    let fetches = text
+        .lines()
+        .find(|l| l.starts_with("scopegate_jwks_fetches_total{"))
+        .unwrap();
+    assert!(
+        fetches.contains(r#"result="ok""#) && fetches.contains(r#"reason="warm_up""#),
+        "{fetches}"
+    );
+    assert!(text.contains("scopegate_jwks_fetch_duration_seconds"));
+}

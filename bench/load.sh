@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Load benchmark: the shopping API's GET /products (release build) pinned to core 0, wrk pinned
+# to core 1, for three workloads under three auth modes, all in one run so ratios compare like
+# with like. Usage: bench/load.sh   (DURATION=10 CONNECTIONS=32 by default)
+# Columns: JWKS = fetches during the run (after warm-up); RSS grew = resident memory added
+# during the run (for first-sight/rotation: the 10,000 cached tokens).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+WORK=$(mktemp -d)
+trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)"
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+if [ "$(nproc)" -lt 2 ]; then
+  echo "needs 2 cores: one for the server, one for wrk" >&2
+  exit 1
+fi
+
+cargo build --release -q -p scopegate-bench-server
+BIN="$TARGET_DIR/release/bench-server"
+
+# start_server MODE -> sets SERVER (pid) and ADDR
+start_server() {
+  rm -f "$WORK/ready"
+  AUTH_MODE=$1 TOKENS_DIR=$WORK taskset -c 0 "$BIN" >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 600); do
+    [ -s "$WORK/ready" ] && break
+    sleep 0.1
+  done
+  [ -s "$WORK/ready" ] || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
+  ADDR=$(cat "$WORK/ready")
+}
+
+stop_server() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+}
+
+jwks_requests() {
+  curl -s "http://$ADDR/bench/stats" | sed -E 's/.*"jwks_requests":([0-9]+).*/\1/'
+}
+
+# run MODE WORKLOAD -> one table row
+run() {
+  local mode=$1 workload=$2 file duration=$DURATION
+  case $workload in
+    same) file=same.txt ;;
+    # Short enough that no token is sent twice at a verify-bound rate (10,000 tokens, ~4,000/s
+    # per core): every request is a first sight. The table shows the request count to check.
+    first-sight) file=distinct.txt; duration=2 ;;
+    rotation) file=distinct.txt ;;
+    invalid) file=invalid.txt ;;
+  esac
+  start_server "$mode"
+  local rss_before jwks_before
+  rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+  jwks_before=$(jwks_requests)
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency -s bench/tokens.lua \
+    "http://$ADDR/products" -- "$WORK/$file" >"$WORK/wrk.out"
+  local rps p50 p99 non2xx hwm rss jwks requests
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
+  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+  jwks=$(($(jwks_requests) - jwks_before))
+  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  stop_server
+  printf '%s %s %s %s %s %s %s %s %s %s\n' "$mode" "$workload" "$rps" "$p50" "$p99" "$non2xx" "$hwm" "$((rss - rss_before))" "$jwks" "$requests" >>"$WORK/results"
+}
+
+for workload in same first-sight rotation invalid; do
+  for mode in off baseline scopegate; do
+    run "$mode" "$workload"
+  done
+done
+
+python3 - "$WORK/results" <<'PY'
+import sys
+rows = [line.split() for line in open(sys.argv[1])]
+by = {(r[0], r[1]): r for r in rows}
+rps = lambda mode, w: float(by[(mode, w)][2])
+print(f"{'workload':<12} {'mode':<10} {'requests':>9} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8} {'peak RSS':>10} {'RSS grew':>9} {'JWKS':>5}  ratios")
+for w in ["same", "first-sight", "rotation", "invalid"]:
+    for mode in ["off", "baseline", "scopegate"]:
+        r = by[(mode, w)]
+        ratio = ""
+        if mode == "scopegate":
+            ratio = f"{rps('scopegate', w) / rps('off', w):.2f}x ceiling, {rps('scopegate', w) / rps('baseline', w):.2f}x baseline"
+            if w == "invalid":
+                ratio += f", {rps('scopegate', w) / rps('baseline', 'same'):.2f}x baseline's valid-token rate"
+        print(f"{w:<12} {mode:<10} {r[9]:>9} {float(r[2]):>9.0f} {r[3]:>9} {r[4]:>9} {r[5]:>8} {int(r[6])/1024:>8.1f}MB {int(r[7])/1024:>7.1f}MB {r[8]:>5}  {ratio}")
+PY

@@ -1,0 +1,157 @@
+//! The server side of `bench/load.sh`: the shopping API's `GET /products` (which needs
+//! `read:products`) under one of three auth modes, on one tokio worker thread.
+//!
+//! * `AUTH_MODE=scopegate`: the real shopping API router with `BearerAuthLayer`;
+//! * `AUTH_MODE=off`: the same handler with no auth at all (the ceiling);
+//! * `AUTH_MODE=baseline`: a plain middleware calling `jsonwebtoken::decode` on every request
+//!   (what a layer without a verified-token cache does), with the same scope check.
+//!
+//! At start it runs a dev issuer, writes `same.txt` (one token), `distinct.txt` (`TOKEN_COUNT`
+//! tokens, default 10,000) and `invalid.txt` (one token with a broken signature) to
+//! `TOKENS_DIR`, then `ready` with its address. `GET /bench/stats` reports the JWKS fetches.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use scopegate::{AuthConfig, BearerAuthLayer, Validator};
+use scopegate_dev::DevIssuer;
+use serde_json::{Value, json};
+use shopping_api::{Store, list_products, router};
+
+const RESOURCE: &str = "https://shopping.api";
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(serve());
+}
+
+async fn serve() {
+    let mode = env("AUTH_MODE", "scopegate");
+    let bind: SocketAddr = env("BIND", "127.0.0.1:0").parse().unwrap();
+    let dir = PathBuf::from(env("TOKENS_DIR", "target/bench-tokens"));
+    let count: usize = env("TOKEN_COUNT", "10000").parse().unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let issuer = Arc::new(DevIssuer::builder().start().await.unwrap());
+    write_tokens(&issuer, &dir, count);
+
+    let store = Store::seeded();
+    let app = match mode.as_str() {
+        "scopegate" => {
+            let config = AuthConfig::builder(issuer.issuer(), RESOURCE)
+                .jwks_uri(issuer.jwks_uri())
+                .build()
+                .unwrap();
+            let validator = Validator::new(config).unwrap();
+            validator.warm_up().await.unwrap();
+            router(BearerAuthLayer::new(validator), store)
+        }
+        "off" => Router::new()
+            .route("/products", get(list_products))
+            .with_state(store),
+        "baseline" => {
+            let baseline = Arc::new(Baseline::new(&issuer));
+            Router::new()
+                .route("/products", get(list_products))
+                .layer(middleware::from_fn_with_state(
+                    baseline,
+                    verify_every_request,
+                ))
+                .with_state(store)
+        }
+        other => panic!("AUTH_MODE must be scopegate, off or baseline, not {other:?}"),
+    };
+    let stats_issuer = Arc::clone(&issuer);
+    let app =
+        app.route(
+            "/bench/stats",
+            get(move || async move {
+                axum::Json(json!({ "jwks_requests": stats_issuer.jwks_requests() }))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::fs::write(dir.join("ready"), addr.to_string()).unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+
+fn write_tokens(issuer: &DevIssuer, dir: &std::path::Path, count: usize) {
+    let mint =
+        |i: usize| issuer.mint(issuer.claims(&format!("bench-app-{i}"), RESOURCE, "read:products"));
+    let same = mint(0);
+    let distinct: Vec<String> = (1..=count).map(mint).collect();
+    // A well-formed token whose signature is another token's: fails exactly at the signature.
+    let (signing_input, _) = same.rsplit_once('.').unwrap();
+    let (_, other_signature) = distinct[0].rsplit_once('.').unwrap();
+    let invalid = format!("{signing_input}.{other_signature}");
+    std::fs::write(dir.join("same.txt"), format!("{same}\n")).unwrap();
+    std::fs::write(dir.join("distinct.txt"), distinct.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("invalid.txt"), format!("{invalid}\n")).unwrap();
+}
+
+/// The verify-every-request baseline: what `jsonwebtoken` alone gives.
+struct Baseline {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl Baseline {
+    fn new(issuer: &DevIssuer) -> Baseline {
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(issuer.public_jwk()).unwrap();
+        let mut validation = Validation::new(Algorithm::ES384);
+        validation.set_issuer(&[issuer.issuer()]);
+        validation.set_audience(&[RESOURCE]);
+        validation.leeway = 60;
+        Baseline {
+            key: DecodingKey::from_jwk(&jwk).unwrap(),
+            validation,
+        }
+    }
+}
+
+async fn verify_every_request(
+    State(baseline): State<Arc<Baseline>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(token) = token else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    match jsonwebtoken::decode::<Value>(token, &baseline.key, &baseline.validation) {
+        Ok(data) => {
+            let scope = data
+                .claims
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if scope.split(' ').any(|s| s == "read:products") {
+                next.run(request).await
+            } else {
+                StatusCode::FORBIDDEN.into_response()
+            }
+        }
+        Err(_) => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}

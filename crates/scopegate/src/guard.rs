@@ -1,5 +1,6 @@
-//! Per-route scope guards: layers for axum's `route_layer` (or any tower stack behind a
-//! [`BearerAuthLayer`](crate::BearerAuthLayer)).
+//! Per-route guards: layers for axum's `route_layer` (or any tower stack behind a
+//! [`BearerAuthLayer`](crate::BearerAuthLayer)) that refuse requests whose token does not meet a
+//! [`Requirement`]: scopes here, a Logto organization in [`logto`](crate::logto).
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -30,22 +31,33 @@ use crate::claims::AuthContext;
 use crate::error::{AuthError, ErrorResponder};
 use crate::layer::Covered;
 
+/// What a guard requires of a request that carries a verified token.
+pub trait Requirement {
+    /// `Ok` lets the request through; the error is the refusal. The request is handed over and
+    /// back because some checks (axum path parameters) need its parts.
+    fn check<B>(
+        &self,
+        context: &AuthContext,
+        request: Request<B>,
+    ) -> (Request<B>, Result<(), AuthError>);
+}
+
 /// Requires every one of `scopes`; answers 403 `insufficient_scope` otherwise.
-pub fn require_scopes<I, S>(scopes: I) -> RequireScopesLayer
+pub fn require_scopes<I, S>(scopes: I) -> GuardLayer<ScopeRequirement>
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    RequireScopesLayer::new(scopes, Match::All)
+    GuardLayer::new(ScopeRequirement::new(scopes, Match::All))
 }
 
 /// Requires at least one of `scopes`; answers 403 `insufficient_scope` otherwise.
-pub fn require_any_scope<I, S>(scopes: I) -> RequireScopesLayer
+pub fn require_any_scope<I, S>(scopes: I) -> GuardLayer<ScopeRequirement>
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    RequireScopesLayer::new(scopes, Match::Any)
+    GuardLayer::new(ScopeRequirement::new(scopes, Match::Any))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,39 +66,16 @@ enum Match {
     Any,
 }
 
-/// A scope requirement, as a tower layer. Build it with [`require_scopes`] or
-/// [`require_any_scope`].
-#[derive(Clone)]
-pub struct RequireScopesLayer {
-    requirement: Arc<Requirement>,
-}
-
-struct Requirement {
+/// Scopes a route requires: all of them ([`require_scopes`]) or any ([`require_any_scope`]).
+#[derive(Debug)]
+pub struct ScopeRequirement {
     scopes: Box<[String]>,
     mode: Match,
     /// The `scope` attribute of the challenge: what a client should ask for.
     challenge: Arc<str>,
 }
 
-impl Requirement {
-    fn is_met(&self, context: &AuthContext) -> bool {
-        match self.mode {
-            Match::All => context.scopes().contains_all(&self.scopes),
-            Match::Any => context.scopes().contains_any(&self.scopes),
-        }
-    }
-}
-
-impl fmt::Debug for RequireScopesLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequireScopesLayer")
-            .field("scopes", &self.requirement.scopes)
-            .field("mode", &self.requirement.mode)
-            .finish()
-    }
-}
-
-impl RequireScopesLayer {
+impl ScopeRequirement {
     fn new<I, S>(scopes: I, mode: Match) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -94,46 +83,104 @@ impl RequireScopesLayer {
     {
         let scopes: Box<[String]> = scopes.into_iter().map(Into::into).collect();
         let challenge = Arc::from(scopes.join(" "));
-        RequireScopesLayer {
-            requirement: Arc::new(Requirement {
-                scopes,
-                mode,
-                challenge,
-            }),
+        ScopeRequirement {
+            scopes,
+            mode,
+            challenge,
         }
     }
 }
 
-impl<S> Layer<S> for RequireScopesLayer {
-    type Service = RequireScopes<S>;
+impl Requirement for ScopeRequirement {
+    fn check<B>(
+        &self,
+        context: &AuthContext,
+        request: Request<B>,
+    ) -> (Request<B>, Result<(), AuthError>) {
+        let met = match self.mode {
+            Match::All => context.scopes().contains_all(&self.scopes),
+            Match::Any => context.scopes().contains_any(&self.scopes),
+        };
+        let verdict = if met {
+            Ok(())
+        } else {
+            Err(AuthError::InsufficientScope {
+                required: Arc::clone(&self.challenge),
+            })
+        };
+        (request, verdict)
+    }
+}
+
+/// A guard, as a tower layer.
+pub struct GuardLayer<R> {
+    requirement: Arc<R>,
+}
+
+impl<R> GuardLayer<R> {
+    /// A guard for any [`Requirement`].
+    pub fn new(requirement: R) -> Self {
+        GuardLayer {
+            requirement: Arc::new(requirement),
+        }
+    }
+}
+
+impl<R> Clone for GuardLayer<R> {
+    fn clone(&self) -> Self {
+        GuardLayer {
+            requirement: Arc::clone(&self.requirement),
+        }
+    }
+}
+
+impl<R: fmt::Debug> fmt::Debug for GuardLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("GuardLayer")
+            .field(&self.requirement)
+            .finish()
+    }
+}
+
+impl<S, R> Layer<S> for GuardLayer<R> {
+    type Service = Guard<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireScopes {
+        Guard {
             inner,
             requirement: Arc::clone(&self.requirement),
         }
     }
 }
 
-/// The service of [`RequireScopesLayer`].
-#[derive(Clone)]
-pub struct RequireScopes<S> {
+/// The service of [`GuardLayer`].
+pub struct Guard<S, R> {
     inner: S,
-    requirement: Arc<Requirement>,
+    requirement: Arc<R>,
 }
 
-impl<S: fmt::Debug> fmt::Debug for RequireScopes<S> {
+impl<S: Clone, R> Clone for Guard<S, R> {
+    fn clone(&self) -> Self {
+        Guard {
+            inner: self.inner.clone(),
+            requirement: Arc::clone(&self.requirement),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for Guard<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequireScopes")
+        f.debug_struct("Guard")
             .field("inner", &self.inner)
-            .field("scopes", &self.requirement.scopes)
+            .field("requirement", &self.requirement)
             .finish()
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopes<S>
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for Guard<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: Requirement,
 {
     type Response = Response<AuthBody<ResBody>>;
     type Error = S::Error;
@@ -145,15 +192,12 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let extensions = request.extensions();
-        let covered = extensions.get::<Covered>();
-        let verdict = match extensions.get::<Arc<AuthContext>>() {
-            Some(context) if self.requirement.is_met(context) => Ok(()),
-            Some(_) => Err(AuthError::InsufficientScope {
-                required: Arc::clone(&self.requirement.challenge),
-            }),
+        let responder = extensions.get::<Covered>().map(|Covered(r)| Arc::clone(r));
+        let (request, verdict) = match (extensions.get::<Arc<AuthContext>>().cloned(), &responder) {
+            (Some(context), _) => self.requirement.check(&context, request),
             // Anonymous request let through by an optional layer: a token is needed here.
-            None if covered.is_some() => Err(AuthError::MissingToken),
-            None => Err(not_configured()),
+            (None, Some(_)) => (request, Err(AuthError::MissingToken)),
+            (None, None) => (request, Err(not_configured())),
         };
         match verdict {
             Ok(()) => GuardFuture {
@@ -162,14 +206,10 @@ where
                 },
             },
             Err(error) => {
-                let response = match covered {
-                    Some(Covered(responder)) => responder.respond(&error),
-                    None => ErrorResponder::new().respond(&error),
-                };
+                let responder = responder.unwrap_or_default();
+                let response = Some(responder.respond(&error));
                 GuardFuture {
-                    state: GuardState::Refused {
-                        response: Some(response),
-                    },
+                    state: GuardState::Refused { response },
                 }
             }
         }
@@ -191,7 +231,7 @@ pub(crate) fn not_configured() -> AuthError {
 }
 
 pin_project! {
-    /// The response future of [`RequireScopes`].
+    /// The response future of [`Guard`].
     pub struct GuardFuture<F> {
         #[pin]
         state: GuardState<F>,
@@ -203,22 +243,6 @@ pin_project! {
     enum GuardState<F> {
         Calling { #[pin] future: F },
         Refused { response: Option<Response<Full<Bytes>>> },
-    }
-}
-
-impl<F> GuardFuture<F> {
-    pub(crate) fn calling(future: F) -> Self {
-        GuardFuture {
-            state: GuardState::Calling { future },
-        }
-    }
-
-    pub(crate) fn refused(response: Response<Full<Bytes>>) -> Self {
-        GuardFuture {
-            state: GuardState::Refused {
-                response: Some(response),
-            },
-        }
     }
 }
 
@@ -241,6 +265,7 @@ where
                 Poll::Ready(Ok(response.map(AuthBody::inner)))
             }
             GuardStateProj::Refused { response } => {
+                // Polled after completion (a caller bug): still never an accidental 200.
                 let response = response
                     .take()
                     .unwrap_or_else(|| ErrorResponder::new().respond(&AuthError::NotConfigured));

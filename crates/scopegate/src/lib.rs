@@ -73,7 +73,7 @@ pub use body::AuthBody;
 pub use claims::{AuthContext, Claims, Scope, ScopeSource, Scopes};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, TokenTypePolicy};
 pub use error::{AuthError, ErrorCode, ErrorResponder};
-pub use guard::{require_any_scope, require_scopes};
+pub use guard::{GuardLayer, Requirement, require_any_scope, require_scopes};
 pub use jwks::{JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
 pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};
 pub use validate::{CacheConfig, Validator, ValidatorBuilder};

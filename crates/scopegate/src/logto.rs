@@ -26,21 +26,13 @@
 //! );
 //! ```
 
-use std::fmt;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use http::{HeaderName, Request, Response};
-use tower_layer::Layer;
-use tower_service::Service;
+use http::{HeaderName, Request};
 
 use crate::AuthConfig;
-use crate::body::AuthBody;
 use crate::claims::AuthContext;
 use crate::config::AuthConfigBuilder;
-use crate::error::{AuthError, ErrorResponder};
-use crate::guard::{GuardFuture, not_configured};
-use crate::layer::Covered;
+use crate::error::AuthError;
+use crate::guard::{GuardLayer, Requirement};
 
 /// The `aud` prefix of Logto organization tokens: `urn:logto:organization:<organization id>`.
 pub const ORGANIZATION_AUDIENCE_PREFIX: &str = "urn:logto:organization:";
@@ -106,6 +98,7 @@ impl OrganizationFrom {
 fn path_param<B>(request: Request<B>, name: &str) -> (Request<B>, Option<String>) {
     use axum::extract::{FromRequestParts, RawPathParams};
     use std::future::Future;
+    use std::task::{Context, Poll};
 
     let (mut parts, body) = request.into_parts();
     let found = {
@@ -125,75 +118,27 @@ fn path_param<B>(request: Request<B>, name: &str) -> (Request<B>, Option<String>
 }
 
 /// Requires the token's organization to be the one the request names; 403 otherwise.
-pub fn require_organization(from: OrganizationFrom) -> RequireOrganizationLayer {
-    RequireOrganizationLayer {
-        from: Arc::new(from),
-    }
+pub fn require_organization(from: OrganizationFrom) -> GuardLayer<OrganizationRequirement> {
+    GuardLayer::new(OrganizationRequirement { from })
 }
 
-/// The layer of [`require_organization`].
-#[derive(Debug, Clone)]
-pub struct RequireOrganizationLayer {
-    from: Arc<OrganizationFrom>,
+/// The requirement of [`require_organization`].
+#[derive(Debug)]
+pub struct OrganizationRequirement {
+    from: OrganizationFrom,
 }
 
-impl<S> Layer<S> for RequireOrganizationLayer {
-    type Service = RequireOrganization<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireOrganization {
-            inner,
-            from: Arc::clone(&self.from),
-        }
-    }
-}
-
-/// The service of [`RequireOrganizationLayer`].
-#[derive(Clone)]
-pub struct RequireOrganization<S> {
-    inner: S,
-    from: Arc<OrganizationFrom>,
-}
-
-impl<S: fmt::Debug> fmt::Debug for RequireOrganization<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequireOrganization")
-            .field("inner", &self.inner)
-            .field("from", &self.from)
-            .finish()
-    }
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireOrganization<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-{
-    type Response = Response<AuthBody<ResBody>>;
-    type Error = S::Error;
-    type Future = GuardFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+impl Requirement for OrganizationRequirement {
+    fn check<B>(
+        &self,
+        context: &AuthContext,
+        request: Request<B>,
+    ) -> (Request<B>, Result<(), AuthError>) {
         let (request, wanted) = self.from.find(request);
-        let extensions = request.extensions();
-        let responder = extensions.get::<Covered>().map(|Covered(r)| Arc::clone(r));
-        let verdict = match (extensions.get::<Arc<AuthContext>>(), &responder) {
-            (Some(context), _) => match (context.organization_id(), wanted.as_deref()) {
-                (Some(has), Some(wanted)) if has == wanted => Ok(()),
-                _ => Err(AuthError::WrongOrganization),
-            },
-            (None, Some(_)) => Err(AuthError::MissingToken),
-            (None, None) => Err(not_configured()),
+        let verdict = match (context.organization_id(), wanted.as_deref()) {
+            (Some(has), Some(wanted)) if has == wanted => Ok(()),
+            _ => Err(AuthError::WrongOrganization),
         };
-        match verdict {
-            Ok(()) => GuardFuture::calling(self.inner.call(request)),
-            Err(error) => {
-                let responder = responder.unwrap_or_else(|| Arc::new(ErrorResponder::new()));
-                GuardFuture::refused(responder.respond(&error))
-            }
-        }
+        (request, verdict)
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests over real HTTP on 127.0.0.1: the dev issuer, the validator, the layer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attacks;
 mod cache;
 mod interop;
 mod issuers;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark: the shopping API's GET /products (release build) pinned to core 0, wrk pinned
 # to core 1, for three workloads under three auth modes, all in one run so ratios compare like
-# with like. Usage: bench/load.sh   (DURATION=10 CONNECTIONS=32 by default)
+# with like. Usage: bench/load.sh   (DURATION=10 CONNECTIONS=32 ROUNDS=3 by default)
+# Machines here are noisy: each workload runs ROUNDS times with the modes interleaved, and the
+# table shows medians (with the spread of req/s).
 # Columns: JWKS = fetches during the run (after warm-up); RSS grew = resident memory added
 # during the run (for first-sight/rotation: the 10,000 cached tokens).
 set -euo pipefail
@@ -9,6 +11,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-3}
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 WORK=$(mktemp -d)
 trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -78,24 +81,43 @@ run() {
 }
 
 for workload in same first-sight rotation invalid; do
-  for mode in off baseline scopegate; do
-    run "$mode" "$workload"
+  for round in $(seq 1 "$ROUNDS"); do
+    for mode in off baseline scopegate; do
+      run "$mode" "$workload"
+    done
   done
 done
 
 python3 - "$WORK/results" <<'PY'
-import sys
-rows = [line.split() for line in open(sys.argv[1])]
-by = {(r[0], r[1]): r for r in rows}
-rps = lambda mode, w: float(by[(mode, w)][2])
-print(f"{'workload':<12} {'mode':<10} {'requests':>9} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8} {'peak RSS':>10} {'RSS grew':>9} {'JWKS':>5}  ratios")
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    r = line.split()
+    runs.setdefault((r[0], r[1]), []).append(r)
+
+def ms(text):  # wrk latency: 123.00us, 1.23ms, 1.23s
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    return float(text)
+
+def median(mode, w, column, parse=float):
+    return statistics.median(parse(r[column]) for r in runs[(mode, w)])
+
+rps = lambda mode, w: median(mode, w, 2)
+print(f"{'workload':<12} {'mode':<10} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'peak RSS':>9} {'RSS grew':>9} {'JWKS':>5}  ratios (medians)")
 for w in ["same", "first-sight", "rotation", "invalid"]:
     for mode in ["off", "baseline", "scopegate"]:
-        r = by[(mode, w)]
+        rows = runs[(mode, w)]
+        spread = f"{min(float(r[2]) for r in rows):.0f}-{max(float(r[2]) for r in rows):.0f}"
         ratio = ""
         if mode == "scopegate":
             ratio = f"{rps('scopegate', w) / rps('off', w):.2f}x ceiling, {rps('scopegate', w) / rps('baseline', w):.2f}x baseline"
             if w == "invalid":
                 ratio += f", {rps('scopegate', w) / rps('baseline', 'same'):.2f}x baseline's valid-token rate"
-        print(f"{w:<12} {mode:<10} {r[9]:>9} {float(r[2]):>9.0f} {r[3]:>9} {r[4]:>9} {r[5]:>8} {int(r[6])/1024:>8.1f}MB {int(r[7])/1024:>7.1f}MB {r[8]:>5}  {ratio}")
+        non2xx = max(int(r[5]) for r in rows)
+        requests = min(int(r[9]) for r in rows)
+        print(f"{w:<12} {mode:<10} {rps(mode, w):>8.0f} {spread:>15} {median(mode, w, 3, ms):>7.2f} {median(mode, w, 4, ms):>7.2f} "
+              f"{non2xx:>8} {median(mode, w, 6) / 1024:>7.1f}MB {median(mode, w, 7) / 1024:>7.1f}MB {max(int(r[8]) for r in rows):>5}  {ratio}")
+print("non-2xx: the most in any round (the invalid workload must be all 401); JWKS: the most fetches in any round")
 PY

@@ -9,23 +9,23 @@
 //! At start it runs a dev issuer, writes `same.txt` (one token), `distinct.txt` (`TOKEN_COUNT`
 //! tokens, default 10,000) and `invalid.txt` (one token with a broken signature) to
 //! `TOKENS_DIR`, then `ready` with its address. `GET /bench/stats` reports the JWKS fetches.
+//! `CACHE_CAPACITY` overrides the verified-token cache's capacity (0: off) in scopegate mode.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use scopegate::{AuthConfig, BearerAuthLayer, Validator};
+use scopegate::{AuthConfig, BearerAuthLayer, CacheConfig, Validator};
 use scopegate_dev::DevIssuer;
 use serde_json::{Value, json};
-use shopping_api::{Store, list_products, router};
+use shopping_api::{Store, router, unprotected_router};
 
 const RESOURCE: &str = "https://shopping.api";
 
@@ -59,22 +59,26 @@ async fn serve() {
                 .jwks_uri(issuer.jwks_uri())
                 .build()
                 .unwrap();
-            let validator = Validator::new(config).unwrap();
+            let mut cache = CacheConfig::default();
+            if let Ok(capacity) = std::env::var("CACHE_CAPACITY") {
+                cache.capacity = capacity.parse().unwrap();
+            }
+            let validator = Validator::builder()
+                .issuer(config)
+                .cache(cache)
+                .build()
+                .unwrap();
             validator.warm_up().await.unwrap();
             router(BearerAuthLayer::new(validator), store)
         }
-        "off" => Router::new()
-            .route("/products", get(list_products))
-            .with_state(store),
+        // The same router without auth: the ceiling.
+        "off" => unprotected_router(store),
         "baseline" => {
             let baseline = Arc::new(Baseline::new(&issuer));
-            Router::new()
-                .route("/products", get(list_products))
-                .layer(middleware::from_fn_with_state(
-                    baseline,
-                    verify_every_request,
-                ))
-                .with_state(store)
+            unprotected_router(store).route_layer(middleware::from_fn_with_state(
+                baseline,
+                verify_every_request,
+            ))
         }
         other => panic!("AUTH_MODE must be scopegate, off or baseline, not {other:?}"),
     };

@@ -125,23 +125,33 @@ impl Settings {
     }
 }
 
-/// The routes, behind `auth`.
+/// The routes, behind `auth`: `GET /products` needs `read:products`, `POST /products`
+/// `write:products`; `GET /health` is open.
 pub fn router(auth: BearerAuthLayer, store: Store) -> Router {
     let read = require_scopes(["read:products"]);
     let write = require_scopes(["write:products"]);
+    let products = get(products::list)
+        .route_layer(read)
+        .merge(axum::routing::post(products::create).route_layer(write));
     Router::new()
-        .route(
-            "/products",
-            get(products::list)
-                .route_layer(read)
-                .merge(axum::routing::post(products::create).route_layer(write)),
-        )
+        .route("/products", products)
         .route_layer(auth)
-        .route(
-            "/health",
-            get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
-        )
+        .route("/health", get(health))
         .with_state(store)
+}
+
+/// The same routes with no authorization at all: only for measuring what authorization costs
+/// (`bench/load.sh`).
+pub fn unprotected_router(store: Store) -> Router {
+    let products = get(products::list).merge(axum::routing::post(products::create));
+    Router::new()
+        .route("/products", products)
+        .route("/health", get(health))
+        .with_state(store)
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// A started API (and dev issuer, if one was needed).

@@ -187,29 +187,58 @@ impl AuthError {
         }
     }
 
+    /// Every [`reason`](Self::reason), in [`reason_index`](Self::reason_index) order.
+    pub const REASONS: [&'static str; 20] = [
+        "missing_token",
+        "invalid_request",
+        "token_too_long",
+        "malformed_token",
+        "disallowed_algorithm",
+        "unsupported_header",
+        "wrong_token_type",
+        "unknown_key",
+        "key_algorithm_mismatch",
+        "bad_signature",
+        "expired",
+        "not_yet_valid",
+        "missing_claim",
+        "invalid_claim",
+        "wrong_issuer",
+        "wrong_audience",
+        "keys_unavailable",
+        "insufficient_scope",
+        "wrong_organization",
+        "not_configured",
+    ];
+
     /// A stable, machine-readable reason (for logs and metrics labels).
     pub fn reason(&self) -> &'static str {
+        AuthError::REASONS[self.reason_index()]
+    }
+
+    /// The position of [`reason`](Self::reason) in [`REASONS`](Self::REASONS).
+    pub fn reason_index(&self) -> usize {
         match self {
-            AuthError::MissingToken => "missing_token",
-            AuthError::InvalidRequest(_) => "invalid_request",
-            AuthError::MalformedToken(TokenProblem::TooLong) => "token_too_long",
-            AuthError::MalformedToken(_) => "malformed_token",
-            AuthError::DisallowedAlgorithm => "disallowed_algorithm",
-            AuthError::UnsupportedHeader => "unsupported_header",
-            AuthError::WrongTokenType => "wrong_token_type",
-            AuthError::UnknownKey => "unknown_key",
-            AuthError::KeyAlgorithmMismatch => "key_algorithm_mismatch",
-            AuthError::BadSignature => "bad_signature",
-            AuthError::Expired => "expired",
-            AuthError::NotYetValid => "not_yet_valid",
-            AuthError::MissingClaim(_) => "missing_claim",
-            AuthError::InvalidClaim(_) => "invalid_claim",
-            AuthError::WrongIssuer => "wrong_issuer",
-            AuthError::WrongAudience => "wrong_audience",
-            AuthError::KeysUnavailable { .. } => "keys_unavailable",
-            AuthError::InsufficientScope { .. } => "insufficient_scope",
-            AuthError::WrongOrganization => "wrong_organization",
-            AuthError::NotConfigured => "not_configured",
+            AuthError::MissingToken => 0,
+            AuthError::InvalidRequest(_) => 1,
+            AuthError::MalformedToken(TokenProblem::TooLong) => 2,
+            AuthError::MalformedToken(_) => 3,
+            AuthError::DisallowedAlgorithm => 4,
+            AuthError::UnsupportedHeader => 5,
+            AuthError::WrongTokenType => 6,
+            AuthError::UnknownKey => 7,
+            AuthError::KeyAlgorithmMismatch => 8,
+            AuthError::BadSignature => 9,
+            AuthError::Expired => 10,
+            AuthError::NotYetValid => 11,
+            AuthError::MissingClaim(_) => 12,
+            AuthError::InvalidClaim(_) => 13,
+            AuthError::WrongIssuer => 14,
+            AuthError::WrongAudience => 15,
+            AuthError::KeysUnavailable { .. } => 16,
+            AuthError::InsufficientScope { .. } => 17,
+            AuthError::WrongOrganization => 18,
+            AuthError::NotConfigured => 19,
         }
     }
 }

@@ -177,7 +177,7 @@ where
                 return ResponseFuture::calling(self.inner.call(request));
             }
             Err(error) => {
-                crate::telemetry::rejected(&error);
+                self.validator.record_rejection(&error, None);
                 return ResponseFuture::refused(&settings.responder, &error);
             }
         };

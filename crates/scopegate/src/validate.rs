@@ -99,6 +99,7 @@ struct Inner {
     rejected: Option<TokenCache<()>>,
     max_age: Duration,
     max_token_length: usize,
+    counters: telemetry::Counters,
 }
 
 struct IssuerState {
@@ -114,6 +115,8 @@ struct CachedToken {
     valid_until: i64,
     /// `nbf - leeway`, seconds since the epoch.
     valid_from: i64,
+    /// The key set current when the token was verified.
+    key_generation: u64,
 }
 
 /// Builds a [`Validator`] for several issuers, or with non-default caches and limits.
@@ -213,6 +216,7 @@ impl ValidatorBuilder {
                 rejected,
                 max_age: self.cache.max_age,
                 max_token_length: self.max_token_length.unwrap_or(DEFAULT_MAX_TOKEN_LENGTH),
+                counters: telemetry::Counters::register(),
             }),
         })
     }
@@ -274,7 +278,7 @@ impl Validator {
         let inner = &*self.inner;
         if token.len() > inner.max_token_length {
             let error = AuthError::MalformedToken(TokenProblem::TooLong);
-            record_rejection(&error, None);
+            self.record_rejection(&error, None);
             return Some(Err(error));
         }
         if let Some(cache) = &inner.cache {
@@ -283,23 +287,26 @@ impl Validator {
                 let issuer = &inner.issuers[hit.context.issuer_index];
                 let key_trusted = match &issuer.secret {
                     Some(secret) if Arc::ptr_eq(secret, &hit.context.key) => true,
-                    _ => issuer.keys.current().contains(&hit.context.key),
+                    _ => {
+                        let keys = issuer.keys.current();
+                        keys.generation() == hit.key_generation || keys.contains(&hit.context.key)
+                    }
                 };
                 if now < hit.valid_until && now >= hit.valid_from && key_trusted {
-                    telemetry::cache("hit");
-                    telemetry::accepted();
+                    inner.counters.cache_hit();
+                    inner.counters.accepted();
                     return Some(Ok(hit.context));
                 }
                 // Expired, or its key left the key set: verify afresh, which says which.
                 cache.invalidate(token);
             }
-            telemetry::cache("miss");
+            inner.counters.cache_miss();
         }
         if let Some(rejected) = &inner.rejected
             && rejected.contains_key(token)
         {
-            telemetry::cache("known_bad");
-            telemetry::rejected(&AuthError::BadSignature);
+            inner.counters.cache_known_bad();
+            inner.counters.rejected(&AuthError::BadSignature);
             return Some(Err(AuthError::BadSignature));
         }
         None
@@ -313,13 +320,13 @@ impl Validator {
         let mut parsed = match ParsedToken::parse(token) {
             Ok(parsed) => parsed,
             Err(error) => {
-                record_rejection(&error, None);
+                self.record_rejection(&error, None);
                 return Err(error);
             }
         };
         match self.verify(token, &mut parsed).await {
             Ok(context) => {
-                telemetry::accepted();
+                self.inner.counters.accepted();
                 Ok(context)
             }
             Err(error) => {
@@ -328,7 +335,7 @@ impl Validator {
                 {
                     rejected.insert(Box::from(token), ());
                 }
-                record_rejection(&error, Some(&parsed));
+                self.record_rejection(&error, Some(&parsed));
                 Err(error)
             }
         }
@@ -367,7 +374,7 @@ impl Validator {
             parsed.alg.to_jsonwebtoken(),
         );
         let valid = matches!(verified, Ok(true));
-        telemetry::signature_checked(valid);
+        self.inner.counters.signature_checked(valid);
         if !valid {
             return Err(AuthError::BadSignature);
         }
@@ -424,14 +431,42 @@ impl Validator {
             issuer_index,
         });
         if let Some(cache) = &self.inner.cache {
+            // Only a set known to hold the key may vouch for it on later hits; 0 matches no set.
+            let keys = issuer.keys.current();
+            let key_generation = if keys.contains(&context.key) {
+                keys.generation()
+            } else {
+                0
+            };
             let entry = CachedToken {
                 context: Arc::clone(&context),
                 valid_until,
                 valid_from,
+                key_generation,
             };
             cache.insert(Box::from(token), entry);
         }
         Ok(context)
+    }
+
+    /// One event per rejected token, with what can be told about it without trusting it. Values from
+    /// the token are truncated and Debug-escaped, so a token cannot forge log lines.
+    pub(crate) fn record_rejection(&self, error: &AuthError, parsed: Option<&ParsedToken<'_>>) {
+        self.inner.counters.rejected(error);
+        let claim = |name: &str| {
+            parsed
+                .and_then(|p| p.claims.get(name))
+                .and_then(Value::as_str)
+                .map(short)
+        };
+        tracing::debug!(
+            target: "scopegate::reject",
+            reason = error.reason(),
+            kid = ?parsed.and_then(|p| p.kid.as_deref()).map(short),
+            iss = ?claim("iss"),
+            client_id = ?claim("client_id"),
+            "rejected bearer token"
+        );
     }
 
     /// Fetches every issuer's keys now (discovery included), instead of on the first token.
@@ -534,7 +569,7 @@ impl IssuerState {
 }
 
 /// A token split and decoded, not yet verified.
-struct ParsedToken<'t> {
+pub(crate) struct ParsedToken<'t> {
     signing_input: &'t str,
     signature: &'t str,
     alg: Algorithm,
@@ -636,26 +671,6 @@ fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// One event per rejected token, with what can be told about it without trusting it. Values from
-/// the token are truncated and Debug-escaped, so a token cannot forge log lines.
-fn record_rejection(error: &AuthError, parsed: Option<&ParsedToken<'_>>) {
-    telemetry::rejected(error);
-    let claim = |name: &str| {
-        parsed
-            .and_then(|p| p.claims.get(name))
-            .and_then(Value::as_str)
-            .map(short)
-    };
-    tracing::debug!(
-        target: "scopegate::reject",
-        reason = error.reason(),
-        kid = ?parsed.and_then(|p| p.kid.as_deref()).map(short),
-        iss = ?claim("iss"),
-        client_id = ?claim("client_id"),
-        "rejected bearer token"
-    );
 }
 
 fn short(value: &str) -> &str {

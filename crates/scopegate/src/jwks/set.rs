@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
@@ -16,10 +17,23 @@ pub const DEFAULT_MAX_KEYS: usize = 100;
 ///
 /// Built once per fetched JWKS (decoding keys are never rebuilt per request). Keys that cannot be
 /// used are skipped with a warning: one odd key never costs the issuer its whole set.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KeySet {
     by_kid: HashMap<Box<str>, Arc<VerificationKey>>,
     keys: Vec<Arc<VerificationKey>>,
+    /// Unique per built set: a cache hit whose set is still the current one needs no key lookup.
+    generation: u64,
+}
+
+impl Default for KeySet {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        KeySet {
+            by_kid: HashMap::new(),
+            keys: Vec::new(),
+            generation: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 /// What looking up a token's key found.
@@ -104,6 +118,11 @@ impl KeySet {
     /// Whether the set has no key.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// Identifies this set among all sets built in the process.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether this very key (not merely its `kid`) is still in the set.

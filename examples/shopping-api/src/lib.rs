@@ -16,6 +16,7 @@ mod products;
 use std::net::SocketAddr;
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::routing::get;
 use scopegate::{AuthConfig, BearerAuthLayer, Validator, require_scopes};
 use scopegate_dev::{DevClient, DevIssuer};
@@ -130,9 +131,7 @@ impl Settings {
 pub fn router(auth: BearerAuthLayer, store: Store) -> Router {
     let read = require_scopes(["read:products"]);
     let write = require_scopes(["write:products"]);
-    let products = get(products::list)
-        .route_layer(read)
-        .merge(axum::routing::post(products::create).route_layer(write));
+    let products = get(products::list.layer(read)).post(products::create.layer(write));
     Router::new()
         .route("/products", products)
         .route_layer(auth)

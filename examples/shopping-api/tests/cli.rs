@@ -76,15 +76,19 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
     }
 }
 
-#[test]
-fn with_no_issuer_it_starts_the_dev_issuer_and_prints_how_to_call_it() {
-    let mut child = binary()
+/// Starts the binary with no `ISSUER` on free ports, with stdout piped.
+fn start_with_dev_issuer() -> std::process::Child {
+    binary()
         .env("BIND", "127.0.0.1:0")
         .env("DEV_ISSUER_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// The banner's lines, up to its last one (bounded: a stuck binary fails the test in 30 s).
+fn read_banner(child: &mut std::process::Child) -> Vec<String> {
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut lines = Vec::new();
@@ -98,14 +102,21 @@ fn with_no_issuer_it_starts_the_dev_issuer_and_prints_how_to_call_it() {
         }
         lines
     });
-    // The reader ends at the banner's last line; a stuck binary is killed by the bound below.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !reader.is_finished() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert!(reader.is_finished(), "no banner within 30 s");
+    reader.join().unwrap()
+}
+
+#[test]
+fn with_no_issuer_it_starts_the_dev_issuer_and_prints_how_to_call_it() {
+    let mut child = start_with_dev_issuer();
+    let lines = read_banner(&mut child);
     child.kill().unwrap();
     child.wait().unwrap();
-    let banner = reader.join().unwrap().join("\n");
+    let banner = lines.join("\n");
     assert!(
         banner.contains("shopping API listening on http://127.0.0.1:"),
         "{banner}"
@@ -118,33 +129,19 @@ fn with_no_issuer_it_starts_the_dev_issuer_and_prints_how_to_call_it() {
     );
 }
 
-/// Reads the banner of a binary started with free ports: (API base URL, token endpoint).
+/// The API base URL and the token endpoint, from the banner.
 fn banner_addresses(child: &mut std::process::Child) -> (String, String) {
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut api = None;
-        let mut token = None;
-        for line in BufReader::new(stdout).lines().take(40) {
-            let line = line.unwrap();
-            if let Some(url) = line.strip_prefix("shopping API listening on ") {
-                api = Some(url.trim().to_owned());
-            }
-            if let Some(rest) = line.split("embedded dev issuer at ").nth(1) {
-                let issuer = rest.split_whitespace().next().unwrap();
-                token = Some(format!("{issuer}/token"));
-            }
-            if api.is_some() && token.is_some() {
-                break;
-            }
-        }
-        (api.unwrap(), token.unwrap())
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reader.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(reader.is_finished(), "no banner within 30 s");
-    reader.join().unwrap()
+    let lines = read_banner(child);
+    let api = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("shopping API listening on "))
+        .unwrap();
+    let issuer = lines
+        .iter()
+        .find_map(|l| l.split("embedded dev issuer at ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    (api.trim().to_owned(), format!("{issuer}/token"))
 }
 
 /// The value of one sample line of the Prometheus text, e.g. `name{a="b"}`.
@@ -157,13 +154,7 @@ fn sample(text: &str, series: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_with_a_scripted_mix_of_requests() {
-    let mut child = binary()
-        .env("BIND", "127.0.0.1:0")
-        .env("DEV_ISSUER_BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_with_dev_issuer();
     let (api, token_endpoint) = tokio::task::block_in_place(|| banner_addresses(&mut child));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

@@ -235,7 +235,7 @@ pub struct Claims {
     pub(crate) expires_at: i64,
     pub(crate) not_before: Option<i64>,
     pub(crate) issued_at: Option<i64>,
-    pub(crate) raw: Value,
+    pub(crate) raw: Map<String, Value>,
 }
 
 /// A claim that exists but does not deserialize into the requested type.
@@ -304,10 +304,7 @@ impl Claims {
 
     /// Every claim, as sent.
     pub fn raw(&self) -> &Map<String, Value> {
-        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-        self.raw
-            .as_object()
-            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+        &self.raw
     }
 }
 

@@ -410,15 +410,13 @@ impl Validator {
             not_before,
             issued_at,
             // Moved, not cloned: this is the hot path of a first sight.
-            raw: Value::Object(std::mem::take(&mut parsed.claims)),
+            raw: std::mem::take(&mut parsed.claims),
         };
         let mut granted = Vec::new();
         for source in &config.scope_sources {
             if let Err(error) = source.collect(&claims, &mut granted) {
                 // Give the claims back for the rejection's log line.
-                if let Value::Object(map) = claims.raw {
-                    parsed.claims = map;
-                }
+                parsed.claims = claims.raw;
                 return Err(error);
             }
         }

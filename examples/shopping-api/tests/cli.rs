@@ -178,50 +178,21 @@ async fn metrics_move_with_a_scripted_mix_of_requests() {
     let forged = format!("{signing_input}.AAAA");
     let products = format!("{api}/products");
 
+    let status = |request: reqwest::RequestBuilder| async move {
+        request.send().await.unwrap().status().as_u16()
+    };
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        statuses.push(
-            http.get(&products)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        statuses.push(status(http.get(&products).bearer_auth(&token)).await);
     }
-    statuses.push(
-        http.post(&products)
-            .bearer_auth(&token)
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-    );
+    let empty = serde_json::json!({});
+    statuses.push(status(http.post(&products).bearer_auth(&token).json(&empty)).await);
     for _ in 0..2 {
-        statuses.push(http.get(&products).send().await.unwrap().status().as_u16());
+        statuses.push(status(http.get(&products)).await);
     }
-    statuses.push(
-        http.get(&products)
-            .bearer_auth("not-a-jwt")
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-    );
+    statuses.push(status(http.get(&products).bearer_auth("not-a-jwt")).await);
     for _ in 0..2 {
-        statuses.push(
-            http.get(&products)
-                .bearer_auth(&forged)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        statuses.push(status(http.get(&products).bearer_auth(&forged)).await);
     }
     assert_eq!(statuses, [200, 200, 200, 403, 401, 401, 401, 401, 401]);
 

@@ -2,7 +2,7 @@
 //! on 127.0.0.1 with the dev issuer.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
@@ -373,51 +373,4 @@ async fn the_layer_works_on_a_plain_tower_service() {
     assert_eq!(call(None).await.0, 401);
     let writer = issuer.mint(issuer.claims("w", RESOURCE, "write:products"));
     assert_eq!(call(Some(writer)).await.0, 403);
-}
-
-/// Collects tracing output so the test can read what a rejection logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn rejections_log_reason_and_ids_but_never_the_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let token = runtime.block_on(async {
-        let f = Fixture::new(|l| l).await;
-        let good = f.token("read:products");
-        let (signing_input, _) = good.rsplit_once('.').unwrap();
-        let forged = format!("{signing_input}.c2lnbmF0dXJlLW9mLWFub3RoZXI");
-        assert_eq!(f.get("/read", Some(&forged)).await.status, 401);
-        forged
-    });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let line = log
-        .lines()
-        .find(|l| l.contains("rejected bearer token"))
-        .expect("an event");
-    assert!(line.contains("reason=\"bad_signature\""), "{line}");
-    assert!(line.contains("client_id=Some(\"read-app\")"), "{line}");
-    assert!(line.contains("kid=Some("), "{line}");
-    assert!(!log.contains(&token) && !log.contains("c2lnbmF0dXJlLW9mLWFub3RoZXI"));
 }

@@ -1,13 +1,20 @@
 //! A real `oidc-provider` (tests/interop/server.js), started and stopped by the tests.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// How long the provider may take to print its READY line.
+/// How long one start of the provider may take to print its READY line (it takes well under a
+/// second when the machine is idle).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many times a start is tried before the test fails.
+const START_ATTEMPTS: u32 = 3;
+
+/// How much of a provider's stderr is kept for the failure message.
+const STDERR_KEPT: usize = 16 * 1024;
 
 /// The signing algorithms the interop provider supports.
 pub const ALGORITHMS: [&str; 3] = ["ES384", "RS256", "EdDSA"];
@@ -58,8 +65,29 @@ pub struct Provider {
 
 impl Provider {
     /// Starts a provider signing with `alg` on `port` (0: a free port) and waits for it.
+    ///
+    /// A start that does not report ready in time is retried: CI once saw a node process hang
+    /// for 30 s without printing READY while others started at once. The panic after the last
+    /// attempt carries what each attempt wrote to stderr.
     pub fn start(alg: &str, port: u16) -> Provider {
         prepare();
+        let mut failures = Vec::new();
+        for attempt in 1..=START_ATTEMPTS {
+            match Provider::try_start(alg, port) {
+                Ok(provider) => return provider,
+                Err(failure) => {
+                    eprintln!("oidc-provider start {attempt}/{START_ATTEMPTS} failed: {failure}");
+                    failures.push(failure);
+                }
+            }
+        }
+        panic!(
+            "oidc-provider ({alg}, port {port}) did not start in {START_ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    fn try_start(alg: &str, port: u16) -> Result<Provider, String> {
         let mut child = Command::new("node")
             .arg("server.js")
             .env("PORT", port.to_string())
@@ -67,40 +95,58 @@ impl Provider {
             .current_dir(interop_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("node starts");
+            .map_err(|e| format!("node did not start: {e}"))?;
+        // Both pipes are drained for the life of the process, so node can never block on a
+        // full pipe; stderr is kept (bounded) to explain a failed start.
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(pipe) = child.stderr.take() {
+            let stderr = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut kept = stderr.lock().unwrap_or_else(|e| e.into_inner());
+                    if kept.len() < STDERR_KEPT {
+                        kept.push_str(&line);
+                        kept.push('\n');
+                    }
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok).unwrap_or_default();
+            let _ = tx.send(first);
+            for _ in lines.map_while(Result::ok) {}
         });
-        let line = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(line) => line,
-            Err(_) => {
+        let started = Instant::now();
+        let outcome = rx.recv_timeout(READY_TIMEOUT);
+        let issuer = match outcome.as_deref().map(|line| line.strip_prefix("READY ")) {
+            Ok(Some(issuer)) => issuer.trim().to_owned(),
+            _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("oidc-provider did not become ready within {READY_TIMEOUT:?}");
+                let what = match outcome {
+                    Ok(line) => format!("printed {line:?} instead of READY"),
+                    Err(_) => format!("no READY within {:?}", started.elapsed()),
+                };
+                let stderr = stderr.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                return Err(format!("{what}; its stderr:\n{stderr}"));
             }
-        };
-        let Some(issuer) = line.trim().strip_prefix("READY ").map(str::to_owned) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("oidc-provider printed {line:?} instead of READY");
         };
         let port = issuer
             .trim_start_matches("http://127.0.0.1:")
             .trim_end_matches("/oidc")
             .parse()
-            .expect("a port in the issuer URL");
-        Provider {
+            .map_err(|_| format!("no port in the issuer {issuer:?}"))?;
+        Ok(Provider {
             child,
             issuer,
             port,
             alg: alg.to_owned(),
-        }
+        })
     }
 
     /// The endpoint as Logto names it (the issuer without `/oidc`).

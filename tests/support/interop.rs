@@ -123,24 +123,25 @@ impl Provider {
         });
         let started = Instant::now();
         let outcome = rx.recv_timeout(READY_TIMEOUT);
-        let issuer = match outcome.as_deref().map(|line| line.strip_prefix("READY ")) {
-            Ok(Some(issuer)) => issuer.trim().to_owned(),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let what = match outcome {
-                    Ok(line) => format!("printed {line:?} instead of READY"),
-                    Err(_) => format!("no READY within {:?}", started.elapsed()),
-                };
-                let stderr = stderr.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                return Err(format!("{what}; its stderr:\n{stderr}"));
-            }
+        let ready = outcome.as_deref().ok().and_then(|line| {
+            let issuer = line.strip_prefix("READY ")?.trim();
+            let port = issuer
+                .strip_prefix("http://127.0.0.1:")?
+                .strip_suffix("/oidc")?
+                .parse()
+                .ok()?;
+            Some((issuer.to_owned(), port))
+        });
+        let Some((issuer, port)) = ready else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let what = match outcome {
+                Ok(line) => format!("printed {line:?} instead of READY <issuer>"),
+                Err(_) => format!("no READY within {:?}", started.elapsed()),
+            };
+            let stderr = stderr.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            return Err(format!("{what}; its stderr:\n{stderr}"));
         };
-        let port = issuer
-            .trim_start_matches("http://127.0.0.1:")
-            .trim_end_matches("/oidc")
-            .parse()
-            .map_err(|_| format!("no port in the issuer {issuer:?}"))?;
         Ok(Provider {
             child,
             issuer,

@@ -93,7 +93,7 @@ async fn two_issuers_behind_one_layer_stay_apart() {
 async fn logto_organization_tokens_and_the_organization_guard() {
     let issuer = DevIssuer::builder().start().await.unwrap();
     let config = scopegate::logto::config(&issuer.endpoint(), RESOURCE)
-        .logto_organization_audiences()
+        .audience_matcher(scopegate::logto::organization_audiences())
         .build()
         .unwrap();
     assert_eq!(config.issuer(), issuer.issuer());
@@ -149,6 +149,81 @@ async fn logto_organization_tokens_and_the_organization_guard() {
     };
     assert_eq!(send(with_header("acme")).await.status, 200);
     assert_eq!(send(with_header("globex")).await.status, 403);
+}
+
+/// Another vendor's preset, written here without touching scopegate: Auth0 organizations name
+/// the organization in `org_id`, and one audience per organization could be matched by a function.
+mod auth0 {
+    use scopegate::guard::{OrganizationFrom, OrganizationLayer, require_organization};
+    use scopegate::organization::OrganizationSource;
+    use scopegate::{AudienceMatcher, AuthConfig, AuthConfigBuilder};
+
+    pub(super) fn config(issuer: &str, audience: &str) -> AuthConfigBuilder {
+        AuthConfig::builder(issuer, audience)
+            .organization_sources([OrganizationSource::claim("org_id")])
+            .audience_matcher(AudienceMatcher::function(|aud| {
+                aud.strip_prefix("https://shopping.api/orgs/")
+                    .is_some_and(|org| org.starts_with("org_") && org.len() > 4)
+            }))
+    }
+
+    pub(super) fn require_org(param: &str) -> OrganizationLayer {
+        require_organization(OrganizationFrom::path(param))
+    }
+}
+
+#[tokio::test]
+async fn a_vendor_preset_outside_the_core_and_a_header_organization_requirement() {
+    use scopegate::GuardLayer;
+    use scopegate::guard::OrganizationRequirement;
+
+    let issuer = DevIssuer::builder().start().await.unwrap();
+    let config = auth0::config(issuer.issuer(), RESOURCE)
+        .jwks_uri(issuer.jwks_uri())
+        .build()
+        .unwrap();
+    let layer = BearerAuthLayer::new(Validator::new(config).unwrap());
+    let header = HeaderName::from_static("x-org");
+    let app = Router::new()
+        .route(
+            "/orgs/{org}/orders",
+            get(|auth: Auth| async move { auth.organization_id().unwrap_or("-").to_owned() })
+                .route_layer(auth0::require_org("org")),
+        )
+        .route(
+            "/by-header",
+            get(|| async { "ok" })
+                .route_layer(GuardLayer::new(OrganizationRequirement::header(header))),
+        )
+        .route_layer(layer);
+    let base = format!("http://{}", serve(app).await);
+
+    let mut claims = issuer.claims("app", "https://shopping.api/orgs/org_acme", "");
+    claims["org_id"] = json!("org_acme");
+    let token = issuer.mint(claims);
+    let reply = get_url(&format!("{base}/orgs/org_acme/orders"), Some(&token)).await;
+    assert_eq!((reply.status, reply.text.as_str()), (200, "org_acme"));
+    let reply = get_url(&format!("{base}/orgs/org_globex/orders"), Some(&token)).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (403, Some("insufficient_scope"))
+    );
+    // The function refuses this audience family member: no org after the prefix's "org_".
+    let odd = issuer.mint(issuer.claims("app", "https://shopping.api/orgs/org_", ""));
+    let reply = get_url(&format!("{base}/orgs/org_/orders"), Some(&odd)).await;
+    assert_eq!((reply.status, reply.error()), (401, Some("invalid_token")));
+
+    let with_header = |org: &str| {
+        client()
+            .get(format!("{base}/by-header"))
+            .bearer_auth(&token)
+            .header("x-org", org)
+    };
+    assert_eq!(send(with_header("org_acme")).await.status, 200);
+    assert_eq!(send(with_header("org_globex")).await.status, 403);
+    // Two headers naming the organization are no answer: refused.
+    let twice = with_header("org_acme").header("x-org", "org_acme");
+    assert_eq!(send(twice).await.status, 403);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Integration tests over real HTTP on 127.0.0.1: the dev issuer, the validator, the layer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod architecture;
 mod attacks;
 mod cache;
 mod interop;
@@ -9,3 +10,4 @@ mod jwks_lifecycle;
 mod keyset;
 mod layer;
 mod validator;
+mod verdicts;

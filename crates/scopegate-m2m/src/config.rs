@@ -241,8 +241,8 @@ impl ClientCredentialsBuilder {
 
     /// Allows a plain-http token endpoint on a host that is not loopback. Only for closed test
     /// networks: the client secret travels in clear text.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
         self
     }
 

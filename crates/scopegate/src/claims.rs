@@ -8,8 +8,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
-use crate::error::AuthError;
 use crate::jwks::VerificationKey;
+
+mod scope_source;
+pub use scope_source::{ScopeMapper, ScopeShapeError, ScopeSource};
 
 /// One scope (RFC 6749 §3.3 `scope-token`), e.g. `read:products`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,115 +114,6 @@ impl fmt::Display for Scopes {
             f.write_str(scope.as_str())?;
         }
         Ok(())
-    }
-}
-
-/// Where an issuer puts the granted permissions. A token's [`Scopes`] are the union of every
-/// configured source that is present; a present source of the wrong shape rejects the token.
-#[derive(Clone)]
-#[non_exhaustive]
-pub enum ScopeSource {
-    /// `scope`: a space-delimited string (RFC 9068; Logto, Auth0, oidc-provider, Keycloak).
-    Scope,
-    /// `scp`: a space-delimited string (Entra ID) or an array of strings (Okta).
-    Scp,
-    /// `permissions`: an array of strings (Auth0 RBAC).
-    Permissions,
-    /// `realm_access.roles`: Keycloak realm roles.
-    KeycloakRealmRoles,
-    /// `resource_access.<client>.roles`: Keycloak client roles of the named client.
-    KeycloakClientRoles(String),
-    /// Any other shape: a function from the verified claims to scope names.
-    Custom(ScopeMapper),
-}
-
-/// A function from verified claims to the scope names they grant.
-pub type ScopeMapper = Arc<dyn Fn(&Claims) -> Result<Vec<String>, ScopeShapeError> + Send + Sync>;
-
-/// A scope claim that is present but not of the shape its [`ScopeSource`] expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("scope claim has an unexpected shape")]
-pub struct ScopeShapeError;
-
-impl fmt::Debug for ScopeSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ScopeSource::Scope => f.write_str("Scope"),
-            ScopeSource::Scp => f.write_str("Scp"),
-            ScopeSource::Permissions => f.write_str("Permissions"),
-            ScopeSource::KeycloakRealmRoles => f.write_str("KeycloakRealmRoles"),
-            ScopeSource::KeycloakClientRoles(client) => {
-                f.debug_tuple("KeycloakClientRoles").field(client).finish()
-            }
-            ScopeSource::Custom(_) => f.write_str("Custom(..)"),
-        }
-    }
-}
-
-impl ScopeSource {
-    /// The default: `scope`, then `scp`.
-    pub fn defaults() -> Vec<ScopeSource> {
-        vec![ScopeSource::Scope, ScopeSource::Scp]
-    }
-
-    /// Adds this source's scopes to `out`.
-    pub(crate) fn collect(&self, claims: &Claims, out: &mut Vec<String>) -> Result<(), AuthError> {
-        let shape = |_| AuthError::InvalidClaim("scope");
-        let raw = claims.raw();
-        match self {
-            ScopeSource::Scope => match raw.get("scope") {
-                None | Some(Value::Null) => Ok(()),
-                Some(Value::String(s)) => {
-                    out.extend(split_spaces(s));
-                    Ok(())
-                }
-                Some(_) => Err(AuthError::InvalidClaim("scope")),
-            },
-            ScopeSource::Scp => match raw.get("scp") {
-                None | Some(Value::Null) => Ok(()),
-                Some(Value::String(s)) => {
-                    out.extend(split_spaces(s));
-                    Ok(())
-                }
-                Some(value) => string_array(Some(value), out).map_err(shape),
-            },
-            ScopeSource::Permissions => string_array(raw.get("permissions"), out).map_err(shape),
-            ScopeSource::KeycloakRealmRoles => {
-                let roles = raw.get("realm_access").and_then(|v| v.get("roles"));
-                string_array(roles, out).map_err(shape)
-            }
-            ScopeSource::KeycloakClientRoles(client) => {
-                let roles = raw
-                    .get("resource_access")
-                    .and_then(|v| v.get(client))
-                    .and_then(|v| v.get("roles"));
-                string_array(roles, out).map_err(shape)
-            }
-            ScopeSource::Custom(map) => {
-                out.extend(map(claims).map_err(shape)?);
-                Ok(())
-            }
-        }
-    }
-}
-
-fn split_spaces(s: &str) -> impl Iterator<Item = String> + '_ {
-    s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-fn string_array(value: Option<&Value>, out: &mut Vec<String>) -> Result<(), ScopeShapeError> {
-    match value {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::Array(items)) => {
-            for item in items {
-                match item {
-                    Value::String(s) => out.push(s.clone()),
-                    _ => return Err(ScopeShapeError),
-                }
-            }
-            Ok(())
-        }
-        Some(_) => Err(ScopeShapeError),
     }
 }
 
@@ -329,6 +222,7 @@ pub struct AuthContext {
     pub(crate) algorithm: Algorithm,
     pub(crate) key: Arc<VerificationKey>,
     pub(crate) issuer_index: usize,
+    pub(crate) organization: Option<Box<str>>,
 }
 
 impl AuthContext {
@@ -362,15 +256,11 @@ impl AuthContext {
         &self.claims.issuer
     }
 
-    /// The Logto organization the token is for: the `organization_id` claim, or the id in an
-    /// `aud` of the form `urn:logto:organization:<id>`.
+    /// The organization (tenant, workspace) the token is for, read by the issuer's
+    /// [`OrganizationSource`](crate::organization::OrganizationSource)s; `None` when none is
+    /// configured or found.
     pub fn organization_id(&self) -> Option<&str> {
-        self.claims.str_claim("organization_id").or_else(|| {
-            self.claims
-                .audience
-                .iter()
-                .find_map(|aud| aud.strip_prefix(crate::logto::ORGANIZATION_AUDIENCE_PREFIX))
-        })
+        self.organization.as_deref()
     }
 
     /// The algorithm the token was signed with.
@@ -390,6 +280,7 @@ impl fmt::Debug for AuthContext {
             .field("claims", &self.claims)
             .field("scopes", &self.scopes)
             .field("algorithm", &self.algorithm)
+            .field("organization", &self.organization)
             .field("kid", &self.key.kid())
             .finish()
     }

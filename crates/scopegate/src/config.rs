@@ -17,8 +17,10 @@ use std::time::Duration;
 use url::Url;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::audience::AudienceMatcher;
 use crate::claims::ScopeSource;
 use crate::jwks::{JwksPolicy, JwksSource, is_secure_url};
+use crate::organization::OrganizationSource;
 
 /// The largest leeway accepted: more would keep expired tokens alive for long.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -100,14 +102,18 @@ pub enum ConfigError {
     /// A limit of zero or an inverted range in the JWKS policy.
     #[error("invalid JWKS policy: {0}")]
     InvalidPolicy(&'static str),
+    /// The default HTTP client for JWKS and discovery could not be built (e.g. no TLS roots);
+    /// pass your own with [`AuthConfigBuilder::http_client`].
+    #[error("cannot build an HTTP client: {0}")]
+    HttpClient(String),
 }
 
 /// What tokens of one issuer must satisfy, and where its keys come from.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub(crate) issuer: Arc<str>,
-    pub(crate) audiences: Vec<String>,
-    pub(crate) logto_organizations: bool,
+    pub(crate) audiences: Vec<AudienceMatcher>,
+    pub(crate) organization_sources: Vec<OrganizationSource>,
     pub(crate) jwks: JwksSource,
     pub(crate) algorithms: AlgorithmSet,
     pub(crate) leeway: Duration,
@@ -125,8 +131,8 @@ impl AuthConfig {
     pub fn builder(issuer: impl Into<String>, audience: impl Into<String>) -> AuthConfigBuilder {
         AuthConfigBuilder {
             issuer: issuer.into(),
-            audiences: vec![audience.into()],
-            logto_organizations: false,
+            audiences: vec![AudienceMatcher::Exact(audience.into())],
+            organization_sources: Vec::new(),
             jwks: JwksSource::Discovery,
             jwks_uri: None,
             algorithms: AlgorithmSet::ASYMMETRIC,
@@ -146,17 +152,18 @@ impl AuthConfig {
     }
 
     /// The accepted audiences.
-    pub fn audiences(&self) -> &[String] {
+    pub fn audiences(&self) -> &[AudienceMatcher] {
         &self.audiences
     }
 
-    /// Whether `aud` is accepted.
-    pub(crate) fn accepts_audience(&self, aud: &str) -> bool {
-        self.audiences.iter().any(|a| a == aud)
-            || (self.logto_organizations
-                && aud
-                    .strip_prefix(crate::logto::ORGANIZATION_AUDIENCE_PREFIX)
-                    .is_some_and(|id| !id.is_empty()))
+    /// Whether one `aud` value is accepted.
+    pub fn accepts_audience(&self, aud: &str) -> bool {
+        self.audiences.iter().any(|matcher| matcher.matches(aud))
+    }
+
+    /// Where the organization (tenant) of a token is read from.
+    pub fn organization_sources(&self) -> &[OrganizationSource] {
+        &self.organization_sources
     }
 
     /// The allowed algorithms.
@@ -175,8 +182,8 @@ impl AuthConfig {
 #[must_use]
 pub struct AuthConfigBuilder {
     issuer: String,
-    audiences: Vec<String>,
-    logto_organizations: bool,
+    audiences: Vec<AudienceMatcher>,
+    organization_sources: Vec<OrganizationSource>,
     jwks: JwksSource,
     jwks_uri: Option<String>,
     algorithms: AlgorithmSet,
@@ -190,18 +197,26 @@ pub struct AuthConfigBuilder {
 }
 
 impl AuthConfigBuilder {
-    /// Accepts one more audience (a token is accepted if any of its `aud` values is accepted).
+    /// Accepts one more audience, exactly (a token is accepted if any of its `aud` values is
+    /// accepted).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        self.audiences.push(AudienceMatcher::Exact(audience.into()));
         self
     }
 
-    /// Also accepts Logto organization tokens: any `aud` of the form
-    /// `urn:logto:organization:<id>`. Pair it with
-    /// [`logto::require_organization`](crate::logto::require_organization), which checks that
-    /// the organization is the one the request addresses.
-    pub fn logto_organization_audiences(mut self) -> Self {
-        self.logto_organizations = true;
+    /// Accepts the `aud` values of one more [`AudienceMatcher`]: a prefix family or a function.
+    pub fn audience_matcher(mut self, matcher: AudienceMatcher) -> Self {
+        self.audiences.push(matcher);
+        self
+    }
+
+    /// Sets where a token's organization (tenant) is read from, in order; the first present
+    /// wins and becomes [`AuthContext::organization_id`](crate::AuthContext::organization_id). Default: none.
+    pub fn organization_sources(
+        mut self,
+        sources: impl IntoIterator<Item = OrganizationSource>,
+    ) -> Self {
+        self.organization_sources = sources.into_iter().collect();
         self
     }
 
@@ -274,9 +289,7 @@ impl AuthConfigBuilder {
         if self.issuer.is_empty() {
             return Err(ConfigError::EmptyIssuer);
         }
-        if self.audiences.iter().any(String::is_empty)
-            || (self.audiences.is_empty() && !self.logto_organizations)
-        {
+        if self.audiences.is_empty() || self.audiences.iter().any(AudienceMatcher::is_empty) {
             return Err(ConfigError::NoAudience);
         }
         if self.leeway > MAX_LEEWAY {
@@ -316,7 +329,7 @@ impl AuthConfigBuilder {
         Ok(AuthConfig {
             issuer: Arc::from(self.issuer),
             audiences: self.audiences,
-            logto_organizations: self.logto_organizations,
+            organization_sources: self.organization_sources,
             jwks,
             algorithms: self.algorithms,
             leeway: self.leeway,

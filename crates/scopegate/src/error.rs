@@ -20,6 +20,9 @@ use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
+mod reason;
+pub use reason::Reason;
+
 /// Why a request was not authorized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -187,61 +190,37 @@ impl AuthError {
         }
     }
 
-    /// Every [`reason`](Self::reason), in [`reason_index`](Self::reason_index) order.
-    pub const REASONS: [&'static str; 20] = [
-        "missing_token",
-        "invalid_request",
-        "token_too_long",
-        "malformed_token",
-        "disallowed_algorithm",
-        "unsupported_header",
-        "wrong_token_type",
-        "unknown_key",
-        "key_algorithm_mismatch",
-        "bad_signature",
-        "expired",
-        "not_yet_valid",
-        "missing_claim",
-        "invalid_claim",
-        "wrong_issuer",
-        "wrong_audience",
-        "keys_unavailable",
-        "insufficient_scope",
-        "wrong_organization",
-        "not_configured",
-    ];
-
     /// A stable, machine-readable reason (for logs and metrics labels).
-    pub fn reason(&self) -> &'static str {
-        AuthError::REASONS[self.reason_index()]
-    }
-
-    /// The position of [`reason`](Self::reason) in [`REASONS`](Self::REASONS).
-    pub fn reason_index(&self) -> usize {
+    pub fn reason(&self) -> Reason {
         match self {
-            AuthError::MissingToken => 0,
-            AuthError::InvalidRequest(_) => 1,
-            AuthError::MalformedToken(TokenProblem::TooLong) => 2,
-            AuthError::MalformedToken(_) => 3,
-            AuthError::DisallowedAlgorithm => 4,
-            AuthError::UnsupportedHeader => 5,
-            AuthError::WrongTokenType => 6,
-            AuthError::UnknownKey => 7,
-            AuthError::KeyAlgorithmMismatch => 8,
-            AuthError::BadSignature => 9,
-            AuthError::Expired => 10,
-            AuthError::NotYetValid => 11,
-            AuthError::MissingClaim(_) => 12,
-            AuthError::InvalidClaim(_) => 13,
-            AuthError::WrongIssuer => 14,
-            AuthError::WrongAudience => 15,
-            AuthError::KeysUnavailable { .. } => 16,
-            AuthError::InsufficientScope { .. } => 17,
-            AuthError::WrongOrganization => 18,
-            AuthError::NotConfigured => 19,
+            AuthError::MissingToken => Reason::MissingToken,
+            AuthError::InvalidRequest(_) => Reason::InvalidRequest,
+            AuthError::MalformedToken(TokenProblem::TooLong) => Reason::TokenTooLong,
+            AuthError::MalformedToken(_) => Reason::MalformedToken,
+            AuthError::DisallowedAlgorithm => Reason::DisallowedAlgorithm,
+            AuthError::UnsupportedHeader => Reason::UnsupportedHeader,
+            AuthError::WrongTokenType => Reason::WrongTokenType,
+            AuthError::UnknownKey => Reason::UnknownKey,
+            AuthError::KeyAlgorithmMismatch => Reason::KeyAlgorithmMismatch,
+            AuthError::BadSignature => Reason::BadSignature,
+            AuthError::Expired => Reason::Expired,
+            AuthError::NotYetValid => Reason::NotYetValid,
+            AuthError::MissingClaim(_) => Reason::MissingClaim,
+            AuthError::InvalidClaim(_) => Reason::InvalidClaim,
+            AuthError::WrongIssuer => Reason::WrongIssuer,
+            AuthError::WrongAudience => Reason::WrongAudience,
+            AuthError::KeysUnavailable { .. } => Reason::KeysUnavailable,
+            AuthError::InsufficientScope { .. } => Reason::InsufficientScope,
+            AuthError::WrongOrganization => Reason::WrongOrganization,
+            AuthError::NotConfigured => Reason::NotConfigured,
         }
     }
 }
+
+/// Marks a response as a scopegate refusal, with its reason. Only [`ErrorResponder::respond`]
+/// makes one (the type is private), so a handler's own 403 is never counted as a refusal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refusal(pub(crate) Reason);
 
 /// Renders the body of a refusal; the status and headers stay scopegate's.
 ///
@@ -335,6 +314,9 @@ impl ErrorResponder {
         };
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = error.status();
+        // The layer reads this on the way out to count a guard's or extractor's refusal as the
+        // request's verdict (scopegate_validations_total) instead of "accepted".
+        response.extensions_mut().insert(Refusal(error.reason()));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, content_type);
         if let Some(challenge) = self.challenge(error) {
@@ -421,6 +403,24 @@ mod tests {
                 })
                 .is_none()
         );
+    }
+
+    #[test]
+    fn reasons_are_listed_in_declaration_order_and_unique() {
+        for (index, reason) in Reason::ALL.iter().enumerate() {
+            assert_eq!(*reason as usize, index, "{reason}");
+        }
+        let mut labels: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), Reason::ALL.len());
+        assert_eq!(
+            AuthError::MalformedToken(TokenProblem::TooLong).reason(),
+            Reason::TokenTooLong
+        );
+        let refusal = ErrorResponder::new().respond(&AuthError::WrongAudience);
+        let marked = refusal.extensions().get::<Refusal>().map(|r| r.0);
+        assert_eq!(marked, Some(Reason::WrongAudience));
     }
 
     #[test]

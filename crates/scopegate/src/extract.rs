@@ -14,8 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{AuthContext, Scopes};
 use crate::error::{AuthError, ErrorResponder};
-use crate::guard::not_configured;
-use crate::layer::Covered;
+use crate::layer::{Covered, not_configured};
 
 /// The verified token of the request.
 ///
@@ -48,6 +47,14 @@ pub struct AuthRejection {
 }
 
 impl AuthRejection {
+    /// A refusal answered with the responder of the layer covering `parts` (if any).
+    pub(crate) fn new(error: AuthError, parts: &Parts) -> AuthRejection {
+        AuthRejection {
+            error,
+            responder: responder(parts),
+        }
+    }
+
     /// Why the request was refused.
     pub fn error(&self) -> &AuthError {
         &self.error
@@ -80,7 +87,7 @@ fn responder(parts: &Parts) -> Option<Arc<ErrorResponder>> {
         .map(|Covered(responder)| Arc::clone(responder))
 }
 
-fn required(parts: &Parts) -> Result<Arc<AuthContext>, AuthRejection> {
+pub(crate) fn required(parts: &Parts) -> Result<Arc<AuthContext>, AuthRejection> {
     lookup(parts)?.ok_or_else(|| AuthRejection {
         error: AuthError::MissingToken,
         responder: responder(parts),

@@ -1,6 +1,6 @@
 //! Per-route guards: layers for axum's `route_layer` (or any tower stack behind a
 //! [`BearerAuthLayer`](crate::BearerAuthLayer)) that refuse requests whose token does not meet a
-//! [`Requirement`]: scopes here, a Logto organization in [`logto`](crate::logto).
+//! [`Requirement`]: scopes, the organization the request addresses, or your own.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -16,10 +16,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Request, Response};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
@@ -28,18 +28,42 @@ use tower_service::Service;
 
 use crate::body::AuthBody;
 use crate::claims::AuthContext;
-use crate::error::{AuthError, ErrorResponder};
-use crate::layer::Covered;
+use crate::error::AuthError;
+use crate::layer::{Covered, not_configured};
+
+mod organization;
+pub use organization::{OrganizationFrom, OrganizationRequirement};
+#[cfg(feature = "axum")]
+pub use organization::{OrganizationLayer, OrganizationMatches, require_organization};
 
 /// What a guard requires of a request that carries a verified token.
+///
+/// A requirement reads the token's [`AuthContext`] and the request's head (method, URI,
+/// headers, extensions); the body is never its business.
+///
+/// ```
+/// use http::{Method, request::Parts};
+/// use scopegate::{AuthContext, AuthError, GuardLayer, Requirement};
+///
+/// /// Reads are open to every token; writes need `write:products`.
+/// struct WritesNeedWriteScope;
+///
+/// impl Requirement for WritesNeedWriteScope {
+///     fn check(&self, context: &AuthContext, parts: &Parts) -> Result<(), AuthError> {
+///         if parts.method == Method::GET || context.has_scope("write:products") {
+///             Ok(())
+///         } else {
+///             Err(AuthError::InsufficientScope { required: "write:products".into() })
+///         }
+///     }
+/// }
+///
+/// let guard = GuardLayer::new(WritesNeedWriteScope);
+/// ```
 pub trait Requirement {
-    /// `Ok` lets the request through; the error is the refusal. The request is handed over and
-    /// back because some checks (axum path parameters) need its parts.
-    fn check<B>(
-        &self,
-        context: &AuthContext,
-        request: Request<B>,
-    ) -> (Request<B>, Result<(), AuthError>);
+    /// `Ok` lets the request through; the error is the refusal, answered by the layer's
+    /// responder and counted as the request's verdict.
+    fn check(&self, context: &AuthContext, parts: &Parts) -> Result<(), AuthError>;
 }
 
 /// Requires every one of `scopes`; answers 403 `insufficient_scope` otherwise.
@@ -92,23 +116,18 @@ impl ScopeRequirement {
 }
 
 impl Requirement for ScopeRequirement {
-    fn check<B>(
-        &self,
-        context: &AuthContext,
-        request: Request<B>,
-    ) -> (Request<B>, Result<(), AuthError>) {
+    fn check(&self, context: &AuthContext, _parts: &Parts) -> Result<(), AuthError> {
         let met = match self.mode {
             Match::All => context.scopes().contains_all(&self.scopes),
             Match::Any => context.scopes().contains_any(&self.scopes),
         };
-        let verdict = if met {
+        if met {
             Ok(())
         } else {
             Err(AuthError::InsufficientScope {
                 required: Arc::clone(&self.challenge),
             })
-        };
-        (request, verdict)
+        }
     }
 }
 
@@ -159,6 +178,23 @@ pub struct Guard<S, R> {
     requirement: Arc<R>,
 }
 
+impl<S, R> Guard<S, R> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
 impl<S: Clone, R> Clone for Guard<S, R> {
     fn clone(&self) -> Self {
         Guard {
@@ -191,18 +227,21 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let extensions = request.extensions();
-        let responder = extensions.get::<Covered>().map(|Covered(r)| Arc::clone(r));
-        let (request, verdict) = match (extensions.get::<Arc<AuthContext>>().cloned(), &responder) {
-            (Some(context), _) => self.requirement.check(&context, request),
+        let (parts, body) = request.into_parts();
+        let responder = parts
+            .extensions
+            .get::<Covered>()
+            .map(|Covered(r)| Arc::clone(r));
+        let verdict = match (parts.extensions.get::<Arc<AuthContext>>(), &responder) {
+            (Some(context), _) => self.requirement.check(context, &parts),
             // Anonymous request let through by an optional layer: a token is needed here.
-            (None, Some(_)) => (request, Err(AuthError::MissingToken)),
-            (None, None) => (request, Err(not_configured())),
+            (None, Some(_)) => Err(AuthError::MissingToken),
+            (None, None) => Err(not_configured()),
         };
         match verdict {
             Ok(()) => GuardFuture {
                 state: GuardState::Calling {
-                    future: self.inner.call(request),
+                    future: self.inner.call(Request::from_parts(parts, body)),
                 },
             },
             Err(error) => {
@@ -216,22 +255,11 @@ where
     }
 }
 
-/// A guard or extractor ran where no [`BearerAuthLayer`](crate::BearerAuthLayer) did: say so in
-/// the log, once, and refuse as if no token had been sent.
-pub(crate) fn not_configured() -> AuthError {
-    static LOGGED: AtomicBool = AtomicBool::new(false);
-    if !LOGGED.swap(true, Ordering::Relaxed) {
-        tracing::error!(
-            target: "scopegate::config",
-            "a scope guard or extractor ran on a route without BearerAuthLayer; \
-             refusing every request on it (add the layer with Router::layer)"
-        );
-    }
-    AuthError::NotConfigured
-}
-
 pin_project! {
     /// The response future of [`Guard`].
+    ///
+    /// # Panics
+    /// When polled again after it completed, like every future (tower-http's rule).
     pub struct GuardFuture<F> {
         #[pin]
         state: GuardState<F>,
@@ -265,10 +293,10 @@ where
                 Poll::Ready(Ok(response.map(AuthBody::inner)))
             }
             GuardStateProj::Refused { response } => {
-                // Polled after completion (a caller bug): still never an accidental 200.
+                #[allow(clippy::expect_used)] // polled after completion: a caller bug
                 let response = response
                     .take()
-                    .unwrap_or_else(|| ErrorResponder::new().respond(&AuthError::NotConfigured));
+                    .expect("GuardFuture polled after completion");
                 Poll::Ready(Ok(response.map(AuthBody::refusal)))
             }
         }

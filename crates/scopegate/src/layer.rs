@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -16,7 +17,8 @@ use tower_service::Service;
 
 use crate::body::AuthBody;
 use crate::claims::AuthContext;
-use crate::error::{AuthError, ErrorResponder};
+use crate::error::{AuthError, ErrorResponder, Refusal};
+use crate::telemetry::PendingVerdict;
 use crate::token::{TokenLocation, find_token};
 use crate::validate::Validator;
 
@@ -24,6 +26,20 @@ use crate::validate::Validator;
 /// answer with the same realm and renderer and can tell "anonymous" from "not covered".
 #[derive(Clone, Debug)]
 pub(crate) struct Covered(pub(crate) Arc<ErrorResponder>);
+
+/// A guard or extractor ran where no [`BearerAuthLayer`](crate::BearerAuthLayer) did: say so in
+/// the log, once, and refuse as if no token had been sent.
+pub(crate) fn not_configured() -> AuthError {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    if !LOGGED.swap(true, Ordering::Relaxed) {
+        tracing::error!(
+            target: "scopegate::config",
+            "a scope guard or extractor ran on a route without BearerAuthLayer; \
+             refusing every request on it (add the layer with Router::layer)"
+        );
+    }
+    AuthError::NotConfigured
+}
 
 /// Checks `Authorization: Bearer` tokens with a [`Validator`].
 ///
@@ -143,6 +159,23 @@ pub struct BearerAuthService<S> {
     settings: Arc<Settings>,
 }
 
+impl<S> BearerAuthService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
 impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerAuthService")
@@ -174,7 +207,8 @@ where
                 request
                     .extensions_mut()
                     .insert(Covered(Arc::clone(&settings.responder)));
-                return ResponseFuture::calling(self.inner.call(request));
+                let verdict = self.validator.pending_verdict(true);
+                return ResponseFuture::calling(self.inner.call(request), verdict);
             }
             Err(error) => {
                 self.validator.record_rejection(&error, None);
@@ -186,7 +220,8 @@ where
                 let extensions = request.extensions_mut();
                 extensions.insert(context);
                 extensions.insert(Covered(Arc::clone(&settings.responder)));
-                ResponseFuture::calling(self.inner.call(request))
+                let verdict = self.validator.pending_verdict(false);
+                ResponseFuture::calling(self.inner.call(request), verdict)
             }
             Some(Err(error)) => ResponseFuture::refused(&settings.responder, &error),
             None => {
@@ -201,7 +236,7 @@ where
                 ResponseFuture {
                     state: State::Validating {
                         validation,
-                        pending: Some((request, service)),
+                        pending: Some((request, service, self.validator.clone())),
                         responder: Arc::clone(&settings.responder),
                     },
                 }
@@ -212,6 +247,9 @@ where
 
 pin_project! {
     /// The response future of [`BearerAuthService`].
+    ///
+    /// # Panics
+    /// When polled again after it completed, like every future (tower-http's rule).
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<B>>,
@@ -229,12 +267,14 @@ pin_project! {
     {
         Validating {
             validation: Validation,
-            pending: Option<(Request<B>, S)>,
+            pending: Option<(Request<B>, S, Validator)>,
             responder: Arc<ErrorResponder>,
         },
         Calling {
             #[pin]
             future: S::Future,
+            // Settled by the response; `None` once it is.
+            verdict: Option<PendingVerdict>,
         },
         Refused {
             response: Option<Response<Full<Bytes>>>,
@@ -249,9 +289,12 @@ impl<S: Service<Request<B>>, B> fmt::Debug for ResponseFuture<S, B> {
 }
 
 impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
-    fn calling(future: S::Future) -> Self {
+    fn calling(future: S::Future, verdict: PendingVerdict) -> Self {
         ResponseFuture {
-            state: State::Calling { future },
+            state: State::Calling {
+                future,
+                verdict: Some(verdict),
+            },
         }
     }
 
@@ -280,18 +323,20 @@ where
                     responder,
                 } => {
                     let outcome = ready!(validation.as_mut().poll(cx));
-                    let Some((mut request, mut service)) = pending.take() else {
-                        // Polled again after completion: nothing left to do but refuse.
-                        let error = AuthError::NotConfigured;
-                        return Poll::Ready(Ok(responder.respond(&error).map(AuthBody::refusal)));
-                    };
+                    #[allow(clippy::expect_used)] // left only by a state change: cannot be None
+                    let (mut request, mut service, validator) = pending
+                        .take()
+                        .expect("ResponseFuture polled after completion");
                     match outcome {
                         Ok(context) => {
                             let extensions = request.extensions_mut();
                             extensions.insert(context);
                             extensions.insert(Covered(Arc::clone(responder)));
                             let future = service.call(request);
-                            this.state.set(State::Calling { future });
+                            this.state.set(State::Calling {
+                                future,
+                                verdict: Some(validator.pending_verdict(false)),
+                            });
                         }
                         Err(error) => {
                             let response = responder.respond(&error);
@@ -301,15 +346,18 @@ where
                         }
                     }
                 }
-                StateProj::Calling { future } => {
-                    let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(response.map(AuthBody::inner)));
+                StateProj::Calling { future, verdict } => {
+                    let response = ready!(future.poll(cx));
+                    if let (Ok(response), Some(verdict)) = (&response, verdict.take()) {
+                        verdict.settle(response.extensions().get::<Refusal>().map(|r| r.0));
+                    }
+                    return Poll::Ready(response.map(|r| r.map(AuthBody::inner)));
                 }
                 StateProj::Refused { response } => {
-                    // Polled after completion (a caller bug): still never an accidental 200.
-                    let response = response.take().unwrap_or_else(|| {
-                        ErrorResponder::new().respond(&AuthError::NotConfigured)
-                    });
+                    #[allow(clippy::expect_used)] // polled after completion: a caller bug
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response.map(AuthBody::refusal)));
                 }
             }

@@ -28,8 +28,13 @@
 //! * [`Validator`] ([`validate`]): verifies it against the issuer's [`jwks`] and the
 //!   [`AuthConfig`] ([`config`]), with a verified-token cache;
 //! * [`BearerAuthLayer`]: puts the [`AuthContext`] ([`claims`]) in the request extensions;
-//! * [`guard`] and [`extract`]: per-route scope requirements and axum extractors;
+//! * [`guard`], [`organization`] and [`extract`]: per-route requirements (scopes, the organization)
+//!   and
+//!   axum extractors;
 //! * [`error`]: every refusal, as an RFC 6750 response.
+//!
+//! The core knows no vendor: [`audience`] matchers and [`organization`] sources are general, and
+//! [`logto`] is a preset that only configures them.
 //!
 //! Crypto backend: the `aws-lc-rs` feature (default) or `rust-crypto`, exactly one.
 #![forbid(unsafe_code)]
@@ -53,6 +58,7 @@ compile_error!("scopegate: enable one crypto backend, `aws-lc-rs` (the default) 
 pub struct ReadmeDoctests;
 
 pub mod algorithm;
+pub mod audience;
 mod body;
 pub mod claims;
 pub mod config;
@@ -64,16 +70,21 @@ mod json;
 pub mod jwks;
 mod layer;
 pub mod logto;
+pub mod organization;
 pub mod telemetry;
 pub mod token;
 pub mod validate;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
+pub use audience::AudienceMatcher;
 pub use body::AuthBody;
 pub use claims::{AuthContext, Claims, Scope, ScopeSource, Scopes};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, TokenTypePolicy};
-pub use error::{AuthError, ErrorCode, ErrorResponder};
-pub use guard::{GuardLayer, Requirement, require_any_scope, require_scopes};
+pub use error::{AuthError, ErrorCode, ErrorResponder, Reason};
+#[cfg(feature = "axum")]
+pub use guard::require_organization;
+pub use guard::{GuardLayer, OrganizationFrom, Requirement, require_any_scope, require_scopes};
 pub use jwks::{JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
 pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};
+pub use organization::OrganizationSource;
 pub use validate::{CacheConfig, Validator, ValidatorBuilder};

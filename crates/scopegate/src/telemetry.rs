@@ -3,7 +3,7 @@
 //!
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
-//! | `scopegate_validations_total` | counter | `outcome` (`accepted`, `rejected`), `reason` | every request's verdict: `ok`, or an [`AuthError::reason`] such as `expired`, `bad_signature`, `missing_token` |
+//! | `scopegate_validations_total` | counter | `outcome` (`accepted`, `rejected`), `reason` | every request's verdict: `ok`, or a [`Reason`](crate::error::Reason) such as `expired`, `bad_signature`, `missing_token`, `insufficient_scope`; a guard's or extractor's refusal behind the layer counts as the verdict, not `accepted` |
 //! | `scopegate_token_cache_total` | counter | `result` (`hit`, `miss`, `known_bad`) | verified-token cache lookups; `known_bad` is a replayed bad signature answered without verifying |
 //! | `scopegate_signature_checks_total` | counter | `result` (`valid`, `invalid`) | signature verifications actually performed |
 //! | `scopegate_jwks_fetches_total` | counter | `issuer`, `result` (`ok`, `error`), `reason` (`initial`, `unknown_kid`, `scheduled`, `warm_up`) | key-set fetch attempts |
@@ -16,14 +16,16 @@
 //! built, so that counting costs an atomic add and no registry lookup: install your recorder
 //! (e.g. `PrometheusBuilder::install_recorder`) before building the validator.
 
+use std::sync::Arc;
+
 use metrics::Counter;
 
-use crate::error::AuthError;
+use crate::error::Reason;
 
 /// The per-request counters of one validator.
 pub(crate) struct Counters {
     accepted: Counter,
-    rejected: [Counter; AuthError::REASONS.len()],
+    rejected: [Counter; Reason::ALL.len()],
     cache_hit: Counter,
     cache_miss: Counter,
     cache_known_bad: Counter,
@@ -37,8 +39,8 @@ impl Counters {
         let signature = |result: &'static str| metrics::counter!("scopegate_signature_checks_total", "result" => result);
         Counters {
             accepted: metrics::counter!("scopegate_validations_total", "outcome" => "accepted", "reason" => "ok"),
-            rejected: AuthError::REASONS.map(|reason| {
-                metrics::counter!("scopegate_validations_total", "outcome" => "rejected", "reason" => reason)
+            rejected: Reason::ALL.map(|reason| {
+                metrics::counter!("scopegate_validations_total", "outcome" => "rejected", "reason" => reason.as_str())
             }),
             cache_hit: cache("hit"),
             cache_miss: cache("miss"),
@@ -52,8 +54,8 @@ impl Counters {
         self.accepted.increment(1);
     }
 
-    pub(crate) fn rejected(&self, error: &AuthError) {
-        self.rejected[error.reason_index()].increment(1);
+    pub(crate) fn rejected(&self, reason: Reason) {
+        self.rejected[reason as usize].increment(1);
     }
 
     pub(crate) fn cache_hit(&self) {
@@ -73,6 +75,47 @@ impl Counters {
             self.signature_valid.increment(1);
         } else {
             self.signature_invalid.increment(1);
+        }
+    }
+}
+
+/// The verdict of a request the layer let through, settled when its response is known: a guard,
+/// an extractor or the handler may still refuse it through the responder, and then the refusal,
+/// not "accepted", is the request's verdict.
+pub(crate) struct PendingVerdict {
+    counters: Option<Arc<Counters>>,
+    /// No token, let through by an optional layer: only a later refusal is a verdict.
+    anonymous: bool,
+}
+
+impl PendingVerdict {
+    pub(crate) fn new(counters: Arc<Counters>, anonymous: bool) -> PendingVerdict {
+        PendingVerdict {
+            counters: Some(counters),
+            anonymous,
+        }
+    }
+
+    /// Records `refusal` if the response is one, "accepted" otherwise.
+    pub(crate) fn settle(mut self, refusal: Option<Reason>) {
+        if let Some(counters) = self.counters.take() {
+            match refusal {
+                Some(reason) => counters.rejected(reason),
+                None if !self.anonymous => counters.accepted(),
+                None => {}
+            }
+        }
+    }
+}
+
+impl Drop for PendingVerdict {
+    /// The inner service failed or the request was dropped before it answered: the token was
+    /// accepted and nothing refused it.
+    fn drop(&mut self) {
+        if let Some(counters) = self.counters.take()
+            && !self.anonymous
+        {
+            counters.accepted();
         }
     }
 }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::algorithm::Algorithm;
 use crate::claims::{AuthContext, Claims, Scopes};
 use crate::config::{AuthConfig, ConfigError};
-use crate::error::{AuthError, TokenProblem};
+use crate::error::{AuthError, Reason, TokenProblem};
 use crate::json;
 use crate::jwks::{
     JwksError, JwksSource, JwksStats, KeyLookup, KeySource, RefreshReason, VerificationKey,
@@ -64,6 +64,40 @@ impl CacheConfig {
             ..CacheConfig::default()
         }
     }
+
+    /// Sets [`capacity`](Self::capacity).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cache = scopegate::CacheConfig::default().capacity(50_000).max_age(Duration::from_secs(60));
+    /// assert_eq!((cache.capacity, cache.max_age), (50_000, Duration::from_secs(60)));
+    /// ```
+    #[must_use]
+    pub fn capacity(mut self, capacity: u64) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Sets [`max_age`](Self::max_age).
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Sets [`rejected_capacity`](Self::rejected_capacity).
+    #[must_use]
+    pub fn rejected_capacity(mut self, capacity: u64) -> Self {
+        self.rejected_capacity = capacity;
+        self
+    }
+
+    /// Sets [`rejected_ttl`](Self::rejected_ttl).
+    #[must_use]
+    pub fn rejected_ttl(mut self, ttl: Duration) -> Self {
+        self.rejected_ttl = ttl;
+        self
+    }
 }
 
 /// Validates bearer tokens against one or more issuers. Cheap to clone; clones share keys and
@@ -99,7 +133,7 @@ struct Inner {
     rejected: Option<TokenCache<()>>,
     max_age: Duration,
     max_token_length: usize,
-    counters: telemetry::Counters,
+    counters: Arc<telemetry::Counters>,
 }
 
 struct IssuerState {
@@ -166,9 +200,9 @@ impl ValidatorBuilder {
                 None => match &default_client {
                     Some(client) => Clone::clone(client),
                     None => {
-                        let client = reqwest::Client::builder().build().map_err(|_| {
-                            ConfigError::InvalidPolicy("cannot build an HTTP client")
-                        })?;
+                        let client = reqwest::Client::builder()
+                            .build()
+                            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
                         default_client = Some(client.clone());
                         client
                     }
@@ -216,7 +250,7 @@ impl ValidatorBuilder {
                 rejected,
                 max_age: self.cache.max_age,
                 max_token_length: self.max_token_length.unwrap_or(DEFAULT_MAX_TOKEN_LENGTH),
-                counters: telemetry::Counters::register(),
+                counters: Arc::new(telemetry::Counters::register()),
             }),
         })
     }
@@ -263,14 +297,25 @@ impl Validator {
 
     /// Validates `token` (the bare JWT, without `Bearer `).
     pub async fn validate(&self, token: &str) -> Result<Arc<AuthContext>, AuthError> {
-        match self.validate_cached(token) {
+        let result = match self.validate_cached(token) {
             Some(result) => result,
             None => self.validate_uncached(token).await,
+        };
+        if result.is_ok() {
+            self.inner.counters.accepted();
         }
+        result
+    }
+
+    /// The verdict of a request the layer lets through, settled by its response (see
+    /// [`telemetry::PendingVerdict`]).
+    pub(crate) fn pending_verdict(&self, anonymous: bool) -> telemetry::PendingVerdict {
+        telemetry::PendingVerdict::new(Arc::clone(&self.inner.counters), anonymous)
     }
 
     /// Answers from the caches when it can, without waiting: `None` means the token has to be
-    /// verified.
+    /// verified. Rejections are counted here; an acceptance is counted by the caller, which
+    /// knows whether something later refuses the request.
     pub(crate) fn validate_cached(
         &self,
         token: &str,
@@ -294,7 +339,6 @@ impl Validator {
                 };
                 if now < hit.valid_until && now >= hit.valid_from && key_trusted {
                     inner.counters.cache_hit();
-                    inner.counters.accepted();
                     return Some(Ok(hit.context));
                 }
                 // Expired, or its key left the key set: verify afresh, which says which.
@@ -306,13 +350,13 @@ impl Validator {
             && rejected.contains_key(token)
         {
             inner.counters.cache_known_bad();
-            inner.counters.rejected(&AuthError::BadSignature);
+            inner.counters.rejected(Reason::BadSignature);
             return Some(Err(AuthError::BadSignature));
         }
         None
     }
 
-    /// Fully verifies `token` and caches the outcome.
+    /// Fully verifies `token` and caches the outcome (acceptance uncounted, as above).
     pub(crate) async fn validate_uncached(
         &self,
         token: &str,
@@ -325,10 +369,7 @@ impl Validator {
             }
         };
         match self.verify(token, &mut parsed).await {
-            Ok(context) => {
-                self.inner.counters.accepted();
-                Ok(context)
-            }
+            Ok(context) => Ok(context),
             Err(error) => {
                 if error == AuthError::BadSignature
                     && let Some(rejected) = &self.inner.rejected
@@ -421,12 +462,17 @@ impl Validator {
             }
         }
         let scopes: Scopes = granted.iter().map(String::as_str).collect();
+        let organization = config
+            .organization_sources
+            .iter()
+            .find_map(|s| s.find(&claims));
         let context = Arc::new(AuthContext {
             claims,
             scopes,
             algorithm: parsed.alg,
             key,
             issuer_index,
+            organization,
         });
         if let Some(cache) = &self.inner.cache {
             // Only a set known to hold the key may vouch for it on later hits; 0 matches no set.
@@ -450,7 +496,7 @@ impl Validator {
     /// One event per rejected token, with what can be told about it without trusting it. Values from
     /// the token are truncated and Debug-escaped, so a token cannot forge log lines.
     pub(crate) fn record_rejection(&self, error: &AuthError, parsed: Option<&ParsedToken<'_>>) {
-        self.inner.counters.rejected(error);
+        self.inner.counters.rejected(error.reason());
         let claim = |name: &str| {
             parsed
                 .and_then(|p| p.claims.get(name))
@@ -459,7 +505,8 @@ impl Validator {
         };
         tracing::debug!(
             target: "scopegate::reject",
-            reason = error.reason(),
+            reason = error.reason().as_str(),
+            claim = ?claim_name(error),
             kid = ?parsed.and_then(|p| p.kid.as_deref()).map(short),
             iss = ?claim("iss"),
             client_id = ?claim("client_id"),
@@ -662,6 +709,14 @@ fn audience(claims: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
             })
             .collect(),
         Some(_) => Err(AuthError::InvalidClaim("aud")),
+    }
+}
+
+/// The claim a `MissingClaim`/`InvalidClaim` rejection is about, for the log line.
+fn claim_name(error: &AuthError) -> Option<&'static str> {
+    match error {
+        AuthError::MissingClaim(name) | AuthError::InvalidClaim(name) => Some(name),
+        _ => None,
     }
 }
 

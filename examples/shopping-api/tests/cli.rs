@@ -207,9 +207,14 @@ async fn metrics_move_with_a_scripted_mix_of_requests() {
     child.kill().unwrap();
     child.wait().unwrap();
     let cases = [
+        // The reader's POST got 403 from the scope guard: that is its verdict, not "accepted".
         (
             r#"scopegate_validations_total{outcome="accepted",reason="ok"}"#,
-            4.0,
+            3.0,
+        ),
+        (
+            r#"scopegate_validations_total{outcome="rejected",reason="insufficient_scope"}"#,
+            1.0,
         ),
         (
             r#"scopegate_validations_total{outcome="rejected",reason="missing_token"}"#,

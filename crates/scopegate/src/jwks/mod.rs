@@ -78,6 +78,81 @@ impl Default for JwksPolicy {
     }
 }
 
+/// Builder methods, one per field, so that a policy is written in one expression (the struct is
+/// `#[non_exhaustive]`: it cannot be built with a literal outside this crate).
+///
+/// ```
+/// use std::time::Duration;
+/// let policy = scopegate::JwksPolicy::default()
+///     .fetch_timeout(Duration::from_secs(2))
+///     .unknown_kid_cooldown(Duration::from_secs(30));
+/// assert_eq!(policy.fetch_timeout, Duration::from_secs(2));
+/// ```
+impl JwksPolicy {
+    /// Sets [`fetch_timeout`](Self::fetch_timeout).
+    #[must_use]
+    pub fn fetch_timeout(mut self, fetch_timeout: Duration) -> Self {
+        self.fetch_timeout = fetch_timeout;
+        self
+    }
+
+    /// Sets [`unknown_kid_cooldown`](Self::unknown_kid_cooldown).
+    #[must_use]
+    pub fn unknown_kid_cooldown(mut self, unknown_kid_cooldown: Duration) -> Self {
+        self.unknown_kid_cooldown = unknown_kid_cooldown;
+        self
+    }
+
+    /// Sets [`min_refresh_interval`](Self::min_refresh_interval).
+    #[must_use]
+    pub fn min_refresh_interval(mut self, min_refresh_interval: Duration) -> Self {
+        self.min_refresh_interval = min_refresh_interval;
+        self
+    }
+
+    /// Sets [`max_refresh_interval`](Self::max_refresh_interval).
+    #[must_use]
+    pub fn max_refresh_interval(mut self, max_refresh_interval: Duration) -> Self {
+        self.max_refresh_interval = max_refresh_interval;
+        self
+    }
+
+    /// Sets [`default_refresh_interval`](Self::default_refresh_interval).
+    #[must_use]
+    pub fn default_refresh_interval(mut self, default_refresh_interval: Duration) -> Self {
+        self.default_refresh_interval = default_refresh_interval;
+        self
+    }
+
+    /// Sets [`retry_initial`](Self::retry_initial).
+    #[must_use]
+    pub fn retry_initial(mut self, retry_initial: Duration) -> Self {
+        self.retry_initial = retry_initial;
+        self
+    }
+
+    /// Sets [`retry_max`](Self::retry_max).
+    #[must_use]
+    pub fn retry_max(mut self, retry_max: Duration) -> Self {
+        self.retry_max = retry_max;
+        self
+    }
+
+    /// Sets [`max_body_bytes`](Self::max_body_bytes).
+    #[must_use]
+    pub fn max_body_bytes(mut self, max_body_bytes: usize) -> Self {
+        self.max_body_bytes = max_body_bytes;
+        self
+    }
+
+    /// Sets [`max_keys`](Self::max_keys).
+    #[must_use]
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys;
+        self
+    }
+}
+
 /// Why fetching or parsing a key set (or discovery document) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

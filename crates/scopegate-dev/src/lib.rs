@@ -7,7 +7,9 @@
 //!   `resource` (RFC 8707) and `scope`, answering `{access_token, expires_in, token_type, scope}`
 //!   or an RFC 6749 §5.2 error;
 //! * `GET /oidc/jwks`: the public keys;
-//! * `GET /oidc/.well-known/openid-configuration` (and the RFC 8414 document).
+//! * `GET /oidc/.well-known/openid-configuration` (and the RFC 8414 document);
+//! * `GET /api/applications`: a minimal Logto Management API, guarded by scopegate's own layer
+//!   (resource [`MANAGEMENT_RESOURCE`], permission `all`); see [`management`].
 //!
 //! Access tokens are JWTs with `typ: at+jwt`, signed ES384 by default (RS256, PS256, ES256 and
 //! EdDSA on request), carrying `iss`, `aud` (the resource), `sub` and `client_id` (the app id),
@@ -38,6 +40,7 @@
 )]
 
 mod keys;
+pub mod management;
 mod server;
 
 use std::fmt;
@@ -49,6 +52,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 pub use keys::{SigningAlgorithm, b64, sign_hmac, signing_input};
+pub use management::{
+    DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, MANAGEMENT_RESOURCE, MANAGEMENT_SCOPE,
+};
 
 use keys::DevKey;
 
@@ -62,6 +68,9 @@ pub enum DevIssuerError {
     /// The crypto library failed to generate a key.
     #[error("key generation failed")]
     KeyGeneration,
+    /// The scopegate layer of the Management API could not be set up.
+    #[error("cannot set up the Management API's authorization: {0}")]
+    Management(#[from] scopegate::ConfigError),
 }
 
 /// An application registered at the dev issuer.
@@ -199,7 +208,8 @@ impl DevIssuerBuilder {
             last_user_agent: Mutex::new(None),
             jwks_request_times: Mutex::new(Vec::new()),
         });
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
+        let management = management::routes(&state.issuer)?;
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&state), management));
         tracing::info!(target: "scopegate_dev", issuer = %state.issuer, "dev issuer listening");
         Ok(DevIssuer { state, addr, task })
     }
@@ -321,6 +331,11 @@ impl DevIssuer {
     /// The endpoint as Logto calls it: the issuer without `/oidc`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The base URL of the Management API, `<endpoint>/api` (see [`management`]).
+    pub fn management_api_url(&self) -> String {
+        format!("{}/api", self.endpoint())
     }
 
     /// The listening address.
@@ -466,7 +481,8 @@ impl DevIssuer {
         *lock(&self.state.token_ttl) = ttl;
     }
 
-    /// Requests served by the JWKS endpoint so far.
+    /// Requests served by the JWKS endpoint so far, including the fetches of the Management
+    /// API's own layer (made on its first request, never before).
     pub fn jwks_requests(&self) -> u64 {
         self.state.jwks_requests.load(Ordering::SeqCst)
     }

@@ -16,8 +16,12 @@ use serde_json::json;
 
 use crate::{Discovery, JwksFault, State, lock};
 
-pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
-    let mut app = Router::new()
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    management: Router<Arc<State>>,
+) {
+    let mut app = management
         .route("/oidc/jwks", get(jwks))
         .route("/oidc/token", post(token))
         .route(

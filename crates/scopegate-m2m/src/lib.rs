@@ -11,6 +11,8 @@
 //!   [`ClientCredentials::send`] also retries once with a new token when the API answers 401.
 //! - tower / hyper: [`BearerTokenLayer`] wraps any `Service<http::Request<B>>`; it adds the
 //!   header and retries once on 401 (see [`layer`] for when a request can be replayed).
+//! - The Logto Management API: [`management::ManagementApi`], a preset for its resource
+//!   (`https://<tenant-id>.logto.app/api`) with `scope=all`, calling `<endpoint>/api/...`.
 //! - Errors are typed: [`TokenError`] (an RFC 6749 §5.2 error from the server, transport,
 //!   timeout, invalid response, ...), [`ConfigError`], [`BearerError`]. None of them, and no
 //!   `Debug` output, contains the client secret or the access token.
@@ -69,6 +71,7 @@
 pub mod config;
 pub mod error;
 pub mod layer;
+pub mod management;
 mod response;
 mod source;
 mod token;
@@ -76,5 +79,6 @@ mod token;
 pub use config::{ClientAuthMethod, ClientCredentialsBuilder};
 pub use error::{BearerError, ConfigError, OAuthErrorCode, TokenError};
 pub use layer::{BearerTokenLayer, BearerTokenService, NoRetry, RetryOnce};
+pub use management::{ManagementApi, ManagementError};
 pub use source::ClientCredentials;
 pub use token::AccessToken;

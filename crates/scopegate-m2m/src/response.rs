@@ -130,7 +130,7 @@ fn oauth_error(
 }
 
 /// Cuts a server-supplied text to a loggable size and replaces control characters.
-fn clean_text(text: &str) -> String {
+pub(crate) fn clean_text(text: &str) -> String {
     text.chars()
         .take(MAX_TEXT_CHARS)
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -8,11 +8,16 @@
 //! | `RESOURCE` | `https://shopping.api` |
 //! | `SCOPE` | `read:products` |
 //! | `API_URL` | `http://127.0.0.1:3000` |
+//!
+//! With `--management` it lists the applications through the Logto Management API instead (see
+//! `management.rs` for its variables).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use scopegate_m2m::ClientCredentials;
+
+mod management;
 
 fn var(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -23,9 +28,18 @@ fn var(name: &str, default: &str) -> String {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(products) => {
-            println!("{products}");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.as_slice() {
+        [] => run().await,
+        [flag] if flag == "--management" => management::run().await,
+        _ => {
+            eprintln!("usage: m2m-client [--management]");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(output) => {
+            println!("{output}");
             ExitCode::SUCCESS
         }
         Err(message) => {

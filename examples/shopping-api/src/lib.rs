@@ -7,7 +7,9 @@
 //!   text format. Unauthenticated, as scrapers expect: keep the port off the public internet.
 //!
 //! Configured from the environment ([`Settings::from_env`]); with no `ISSUER` it starts the
-//! embedded dev issuer with two apps, so it runs with no account anywhere.
+//! embedded dev issuer with two apps, so it runs with no account anywhere. That dev issuer also
+//! serves a minimal Logto Management API (`GET /api/applications`) and registers a third app that
+//! may call it ([`scopegate_dev::DEV_MANAGEMENT_APP_ID`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,7 +21,7 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::routing::get;
 use scopegate::{AuthConfig, BearerAuthLayer, Validator, require_scopes};
-use scopegate_dev::{DevClient, DevIssuer};
+use scopegate_dev::{DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer};
 
 pub use products::{Product, Store, list as list_products};
 
@@ -192,6 +194,10 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
                     scopes.iter().copied(),
                 ));
             }
+            builder = builder.client(DevClient::management(
+                DEV_MANAGEMENT_APP_ID,
+                DEV_MANAGEMENT_APP_SECRET,
+            ));
             let dev = builder.start().await?;
             (dev.issuer().to_owned(), Some(dev))
         }
@@ -279,6 +285,14 @@ pub fn banner(running: &Running, audience: &str) -> String {
              | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n  \
              curl -H \"Authorization: Bearer $TOKEN\" {api}/products\n\
              \nOr, in another terminal: cargo run -p m2m-client\n"
+        ));
+        text.push_str(&format!(
+            "\nLogto Management API (resource {}, permission {}) at {}:\n  \
+             {DEV_MANAGEMENT_APP_ID:<16} secret {DEV_MANAGEMENT_APP_SECRET:<14} \
+             lists the apps: cargo run -p m2m-client -- --management\n",
+            scopegate_dev::MANAGEMENT_RESOURCE,
+            scopegate_dev::MANAGEMENT_SCOPE,
+            dev.management_api_url(),
         ));
     }
     text

@@ -94,7 +94,7 @@ fn read_banner(child: &mut std::process::Child) -> Vec<String> {
         let mut lines = Vec::new();
         for line in BufReader::new(stdout).lines().take(40) {
             let line = line.unwrap();
-            let done = line.contains("cargo run -p m2m-client");
+            let done = line.contains("cargo run -p m2m-client -- --management");
             lines.push(line);
             if done {
                 break;
@@ -125,6 +125,16 @@ fn with_no_issuer_it_starts_the_dev_issuer_and_prints_how_to_call_it() {
     assert!(banner.contains("scopes: read:products write:products"));
     assert!(
         banner.contains("curl -H \"Authorization: Bearer $TOKEN\""),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(
+            "Logto Management API (resource https://default.logto.app/api, permission all)"
+        ),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("dev-management   secret management-secret"),
         "{banner}"
     );
 }

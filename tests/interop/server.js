@@ -39,13 +39,18 @@ const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(1
 
 // Which scopes each client may get, per resource. Logto derives this from the roles given to
 // the M2M app; here it is a fixed table.
+// The Logto Management API is one more resource: `https://<tenant-id>.logto.app/api`, which on
+// Logto OSS (tenant `default`) is the one below, with the single permission `all`.
 const RESOURCES = {
   'https://shopping.api': 'read:products write:products',
   'https://other.api': 'read:other',
+  'https://default.logto.app/api': 'all',
 };
 const CLIENTS = {
   'read-app': { secret: 'read-secret', scope: 'read:products read:other' },
   'admin-app': { secret: 'admin-secret', scope: 'read:products write:products' },
+  // An M2M app given the built-in "Logto Management API access" role.
+  'management-app': { secret: 'management-secret', scope: 'all' },
 };
 const ACCESS_TOKEN_TTL = 3600;
 

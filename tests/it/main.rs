@@ -9,5 +9,6 @@ mod issuers;
 mod jwks_lifecycle;
 mod keyset;
 mod layer;
+mod management_interop;
 mod validator;
 mod verdicts;

@@ -288,8 +288,8 @@ pub fn banner(running: &Running, audience: &str) -> String {
         ));
         text.push_str(&format!(
             "\nLogto Management API (resource {}, permission {}) at {}:\n  \
-             {DEV_MANAGEMENT_APP_ID:<16} secret {DEV_MANAGEMENT_APP_SECRET:<14} \
-             lists the apps: cargo run -p m2m-client -- --management\n",
+             {DEV_MANAGEMENT_APP_ID:<16} secret {DEV_MANAGEMENT_APP_SECRET}\n\
+             List the apps with: cargo run -p m2m-client -- --management\n",
             scopegate_dev::MANAGEMENT_RESOURCE,
             scopegate_dev::MANAGEMENT_SCOPE,
             dev.management_api_url(),

@@ -153,8 +153,8 @@ impl ManagementApiBuilder {
         self
     }
 
-    /// Further settings of the token source (timeout, refresh margin, HTTP client, ...). Its
-    /// resource and scope are the preset's.
+    /// Further settings of the token source (timeout, refresh margin, HTTP client, ...). The
+    /// preset adds its resource and `scope=all` after these: leave both out here.
     pub fn token_source(
         mut self,
         customise: impl FnOnce(ClientCredentialsBuilder) -> ClientCredentialsBuilder + Send + 'static,

@@ -148,8 +148,8 @@ impl ManagementApiBuilder {
 
     /// Allows a plain-http endpoint on a host that is not loopback, for the token request and the
     /// API calls. Only for closed test networks: secret and token travel in clear text.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
         self
     }
 
@@ -188,11 +188,13 @@ impl ManagementApiBuilder {
         if let Some(customise) = self.customise {
             builder = customise(builder);
         }
-        let source = builder
+        builder = builder
             .resource(resource_for_tenant(&tenant))
-            .scope(MANAGEMENT_SCOPE)
-            .allow_insecure_http(self.allow_insecure_http)
-            .build()?;
+            .scope(MANAGEMENT_SCOPE);
+        if self.allow_insecure_http {
+            builder = builder.allow_insecure_http();
+        }
+        let source = builder.build()?;
         ManagementApi::with_client(trimmed, source, self.http_client, self.allow_insecure_http)
     }
 }
@@ -491,7 +493,7 @@ mod tests {
             Err(ConfigError::InsecureTokenUrl(_))
         ));
         let insecure = ManagementApi::logto("http://logto.internal", "id", "secret")
-            .allow_insecure_http(true)
+            .allow_insecure_http()
             .build()
             .unwrap();
         assert_eq!(insecure.base_url().as_str(), "http://logto.internal/api/");

@@ -7,7 +7,7 @@
 //! | [`InvalidRequest`](AuthError::InvalidRequest) | 400 | `error="invalid_request"` |
 //! | token problems (malformed, expired, forged, unknown key, wrong issuer/audience, …) | 401 | `error="invalid_token"` |
 //! | [`InsufficientScope`](AuthError::InsufficientScope) | 403 | `error="insufficient_scope", scope="…"` |
-//! | [`KeysUnavailable`](AuthError::KeysUnavailable) | 503 + `Retry-After` | none |
+//! | [`KeysUnavailable`](AuthError::KeysUnavailable), [`Overloaded`](AuthError::Overloaded) | 503 + `Retry-After` | none |
 //!
 //! Descriptions are fixed, short texts: they never echo any part of the token.
 
@@ -77,6 +77,14 @@ pub enum AuthError {
     #[error("the issuer's signing keys are temporarily unavailable")]
     KeysUnavailable {
         /// When a new attempt to fetch the keys will be made.
+        retry_after: Duration,
+    },
+    /// Too many tokens wait for a first signature check (a flood of new or forged tokens): this
+    /// one was refused without being checked. Answered with 503, not 401, so that clients keep
+    /// their (maybe good) token and retry; tokens already verified are not affected.
+    #[error("too many new tokens to verify right now")]
+    Overloaded {
+        /// When to try again.
         retry_after: Duration,
     },
     /// The token is valid but lacks scopes the route requires.
@@ -170,7 +178,9 @@ impl AuthError {
             AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
                 StatusCode::FORBIDDEN
             }
-            AuthError::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::KeysUnavailable { .. } | AuthError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -181,12 +191,23 @@ impl AuthError {
         match self {
             AuthError::MissingToken
             | AuthError::NotConfigured
-            | AuthError::KeysUnavailable { .. } => None,
+            | AuthError::KeysUnavailable { .. }
+            | AuthError::Overloaded { .. } => None,
             AuthError::InvalidRequest(_) => Some(ErrorCode::InvalidRequest),
             AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
                 Some(ErrorCode::InsufficientScope)
             }
             _ => Some(ErrorCode::InvalidToken),
+        }
+    }
+
+    /// For a 503: when to retry (the `Retry-After` header).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AuthError::KeysUnavailable { retry_after } | AuthError::Overloaded { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 
@@ -213,6 +234,7 @@ impl AuthError {
             AuthError::InsufficientScope { .. } => Reason::InsufficientScope,
             AuthError::WrongOrganization => Reason::WrongOrganization,
             AuthError::NotConfigured => Reason::NotConfigured,
+            AuthError::Overloaded { .. } => Reason::Overloaded,
         }
     }
 }
@@ -282,7 +304,7 @@ impl ErrorResponder {
 
     /// The `WWW-Authenticate` value for `error`, or `None` for a 503.
     pub fn challenge(&self, error: &AuthError) -> Option<HeaderValue> {
-        if matches!(error, AuthError::KeysUnavailable { .. }) {
+        if error.retry_after().is_some() {
             return None;
         }
         let mut value = String::from("Bearer");
@@ -322,7 +344,7 @@ impl ErrorResponder {
         if let Some(challenge) = self.challenge(error) {
             headers.insert(WWW_AUTHENTICATE, challenge);
         }
-        if let AuthError::KeysUnavailable { retry_after } = error {
+        if let Some(retry_after) = error.retry_after() {
             let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -335,7 +357,7 @@ impl ErrorResponder {
 fn json_body(error: &AuthError) -> Bytes {
     let code = match error.code() {
         Some(code) => code.as_str(),
-        None if matches!(error, AuthError::KeysUnavailable { .. }) => "temporarily_unavailable",
+        None if error.retry_after().is_some() => "temporarily_unavailable",
         None => "unauthorized",
     };
     let body = serde_json::json!({ "error": code, "error_description": error.to_string() });
@@ -438,6 +460,12 @@ mod tests {
         });
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "1");
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+        let response = responder.respond(&AuthError::Overloaded {
+            retry_after: Duration::from_secs(2),
+        });
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "2");
         assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
         let response = responder.respond(&AuthError::InvalidRequest(RequestProblem::WrongScheme));
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);

@@ -21,6 +21,7 @@ use crate::error::{AuthError, ErrorResponder, Refusal};
 use crate::telemetry::PendingVerdict;
 use crate::token::{TokenLocation, find_token};
 use crate::validate::Validator;
+use crate::verify_pool::peer_address;
 
 /// Put in the extensions of every request the layer let through, so that guards and extractors
 /// answer with the same realm and renderer and can tell "anonymous" from "not covered".
@@ -227,8 +228,9 @@ where
             None => {
                 let validator = self.validator.clone();
                 let token = token.to_owned();
+                let peer = peer_address(request.extensions());
                 let validation: Validation =
-                    Box::pin(async move { validator.validate_uncached(&token).await });
+                    Box::pin(async move { validator.validate_uncached(&token, peer).await });
                 // `self.inner` was polled ready; take it and leave a fresh clone in its place
                 // (tower's rule for services called after an await).
                 let clone = self.inner.clone();

@@ -26,7 +26,8 @@
 //!
 //! * [`token`]: finds the bearer token (RFC 6750 §2.1);
 //! * [`Validator`] ([`validate`]): verifies it against the issuer's [`jwks`] and the
-//!   [`AuthConfig`] ([`config`]), with a verified-token cache;
+//!   [`AuthConfig`] ([`config`]), with a verified-token cache; first-sight signature checks run
+//!   on a bounded [`verify_pool`];
 //! * [`BearerAuthLayer`]: puts the [`AuthContext`] ([`claims`]) in the request extensions;
 //! * [`guard`], [`organization`] and [`extract`]: per-route requirements (scopes, the organization)
 //!   and
@@ -74,6 +75,7 @@ pub mod organization;
 pub mod telemetry;
 pub mod token;
 pub mod validate;
+pub mod verify_pool;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use audience::AudienceMatcher;
@@ -88,3 +90,4 @@ pub use jwks::{JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
 pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};
 pub use organization::OrganizationSource;
 pub use validate::{CacheConfig, Validator, ValidatorBuilder};
+pub use verify_pool::VerifyPoolConfig;

@@ -6,6 +6,7 @@
 //! | `scopegate_validations_total` | counter | `outcome` (`accepted`, `rejected`), `reason` | every request's verdict: `ok`, or a [`Reason`](crate::error::Reason) such as `expired`, `bad_signature`, `missing_token`, `insufficient_scope`; a guard's or extractor's refusal behind the layer counts as the verdict, not `accepted` |
 //! | `scopegate_token_cache_total` | counter | `result` (`hit`, `miss`, `known_bad`) | verified-token cache lookups; `known_bad` is a replayed bad signature answered without verifying |
 //! | `scopegate_signature_checks_total` | counter | `result` (`valid`, `invalid`) | signature verifications actually performed |
+//! | `scopegate_verifications_shed_total` | counter | `reason` (`queue_full`, `deadline`, `failed`) | first-sight signature checks refused with `503` + `Retry-After` without running: the [verification pool](crate::verify_pool)'s queue was full, or the check waited past its deadline |
 //! | `scopegate_jwks_fetches_total` | counter | `issuer`, `result` (`ok`, `error`), `reason` (`initial`, `unknown_kid`, `scheduled`, `warm_up`) | key-set fetch attempts |
 //! | `scopegate_jwks_fetch_duration_seconds` | histogram | `issuer` | duration of each fetch attempt |
 //! | `scopegate_jwks_keys` | gauge | `issuer` | keys in the current set |
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use metrics::Counter;
 
 use crate::error::Reason;
+use crate::verify_pool::Shed;
 
 /// The per-request counters of one validator.
 pub(crate) struct Counters {
@@ -31,6 +33,7 @@ pub(crate) struct Counters {
     cache_known_bad: Counter,
     signature_valid: Counter,
     signature_invalid: Counter,
+    shed: [Counter; Shed::LABELS.len()],
 }
 
 impl Counters {
@@ -47,6 +50,9 @@ impl Counters {
             cache_known_bad: cache("known_bad"),
             signature_valid: signature("valid"),
             signature_invalid: signature("invalid"),
+            shed: Shed::LABELS.map(|reason| {
+                metrics::counter!("scopegate_verifications_shed_total", "reason" => reason)
+            }),
         }
     }
 
@@ -76,6 +82,10 @@ impl Counters {
         } else {
             self.signature_invalid.increment(1);
         }
+    }
+
+    pub(crate) fn shed(&self, reason: Shed) {
+        self.shed[reason.index()].increment(1);
     }
 }
 

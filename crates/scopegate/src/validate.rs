@@ -8,6 +8,7 @@
 //! key which verified it is still in the issuer's key set.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +25,7 @@ use crate::jwks::{
     JwksError, JwksSource, JwksStats, KeyLookup, KeySource, RefreshReason, VerificationKey,
 };
 use crate::telemetry;
+use crate::verify_pool::{VerifyPool, VerifyPoolConfig};
 
 /// Default longest token accepted (checked before any decoding).
 pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 16 * 1024;
@@ -134,6 +136,7 @@ struct Inner {
     max_age: Duration,
     max_token_length: usize,
     counters: Arc<telemetry::Counters>,
+    pool: VerifyPool,
 }
 
 struct IssuerState {
@@ -160,6 +163,7 @@ pub struct ValidatorBuilder {
     issuers: Vec<AuthConfig>,
     cache: CacheConfig,
     max_token_length: Option<usize>,
+    verify_pool: VerifyPoolConfig,
 }
 
 impl ValidatorBuilder {
@@ -179,6 +183,13 @@ impl ValidatorBuilder {
     /// Sets the longest token accepted (default 16 KiB).
     pub fn max_token_length(mut self, bytes: usize) -> Self {
         self.max_token_length = Some(bytes);
+        self
+    }
+
+    /// Sets the pool of threads that check the signatures of tokens seen for the first time
+    /// (see [`verify_pool`](crate::verify_pool)).
+    pub fn verify_pool(mut self, pool: VerifyPoolConfig) -> Self {
+        self.verify_pool = pool;
         self
     }
 
@@ -251,6 +262,7 @@ impl ValidatorBuilder {
                 max_age: self.cache.max_age,
                 max_token_length: self.max_token_length.unwrap_or(DEFAULT_MAX_TOKEN_LENGTH),
                 counters: Arc::new(telemetry::Counters::register()),
+                pool: VerifyPool::start(&self.verify_pool)?,
             }),
         })
     }
@@ -299,7 +311,7 @@ impl Validator {
     pub async fn validate(&self, token: &str) -> Result<Arc<AuthContext>, AuthError> {
         let result = match self.validate_cached(token) {
             Some(result) => result,
-            None => self.validate_uncached(token).await,
+            None => self.validate_uncached(token, None).await,
         };
         if result.is_ok() {
             self.inner.counters.accepted();
@@ -356,10 +368,12 @@ impl Validator {
         None
     }
 
-    /// Fully verifies `token` and caches the outcome (acceptance uncounted, as above).
+    /// Fully verifies `token` and caches the outcome (acceptance uncounted, as above); `peer`
+    /// chooses its lane in the verification pool.
     pub(crate) async fn validate_uncached(
         &self,
         token: &str,
+        peer: Option<IpAddr>,
     ) -> Result<Arc<AuthContext>, AuthError> {
         let mut parsed = match ParsedToken::parse(token) {
             Ok(parsed) => parsed,
@@ -368,7 +382,7 @@ impl Validator {
                 return Err(error);
             }
         };
-        match self.verify(token, &mut parsed).await {
+        match self.verify(token, &mut parsed, peer).await {
             Ok(context) => Ok(context),
             Err(error) => {
                 if error == AuthError::BadSignature
@@ -386,6 +400,7 @@ impl Validator {
         &self,
         token: &str,
         parsed: &mut ParsedToken<'_>,
+        peer: Option<IpAddr>,
     ) -> Result<Arc<AuthContext>, AuthError> {
         let iss = match parsed.claims.get("iss") {
             None => return Err(AuthError::MissingClaim("iss")),
@@ -408,13 +423,18 @@ impl Validator {
         }
 
         let key = issuer.key_for(parsed.kid.as_deref(), parsed.alg).await?;
-        let verified = jsonwebtoken::crypto::verify(
-            parsed.signature,
-            parsed.signing_input.as_bytes(),
-            &key.decoding,
-            parsed.alg.to_jsonwebtoken(),
-        );
-        let valid = matches!(verified, Ok(true));
+        let valid = self
+            .inner
+            .pool
+            .verify_signature(
+                &self.inner.counters,
+                peer,
+                parsed.signing_input,
+                parsed.signature,
+                &key,
+                parsed.alg,
+            )
+            .await?;
         self.inner.counters.signature_checked(valid);
         if !valid {
             return Err(AuthError::BadSignature);
@@ -560,6 +580,11 @@ impl Validator {
     /// The cache's max age.
     pub fn cache_max_age(&self) -> Duration {
         self.inner.max_age
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &VerifyPool {
+        &self.inner.pool
     }
 }
 

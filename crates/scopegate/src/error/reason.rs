@@ -47,11 +47,13 @@ pub enum Reason {
     WrongOrganization,
     /// `not_configured`
     NotConfigured,
+    /// `overloaded`
+    Overloaded,
 }
 
 impl Reason {
     /// Every reason, in declaration order (`Reason::ALL[r as usize] == r`).
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 21] = [
         Reason::MissingToken,
         Reason::InvalidRequest,
         Reason::TokenTooLong,
@@ -72,6 +74,7 @@ impl Reason {
         Reason::InsufficientScope,
         Reason::WrongOrganization,
         Reason::NotConfigured,
+        Reason::Overloaded,
     ];
 
     /// The label value, e.g. `insufficient_scope`.
@@ -97,6 +100,7 @@ impl Reason {
             Reason::InsufficientScope => "insufficient_scope",
             Reason::WrongOrganization => "wrong_organization",
             Reason::NotConfigured => "not_configured",
+            Reason::Overloaded => "overloaded",
         }
     }
 }

@@ -427,14 +427,17 @@ impl Validator {
             .inner
             .pool
             .verify_signature(
-                &self.inner.counters,
                 peer,
                 parsed.signing_input,
                 parsed.signature,
                 &key,
                 parsed.alg,
             )
-            .await?;
+            .await
+            .map_err(|shed| {
+                self.inner.counters.shed(shed);
+                self.inner.pool.refusal(shed)
+            })?;
         self.inner.counters.signature_checked(valid);
         if !valid {
             return Err(AuthError::BadSignature);

@@ -48,7 +48,6 @@ use crate::algorithm::Algorithm;
 use crate::config::ConfigError;
 use crate::error::AuthError;
 use crate::jwks::VerificationKey;
-use crate::telemetry::Counters;
 
 /// Lanes of the queue. Addresses are hashed (with a random seed) onto this many lanes: enough
 /// that a legitimate client rarely shares a lane with a flooding one, few enough to scan.
@@ -254,16 +253,15 @@ impl VerifyPool {
         }
     }
 
-    /// Checks a signature on the pool: `Ok(valid)`, or the `503` if the check was shed.
+    /// Checks a signature on the pool: `Ok(valid)`, or why the check was shed.
     pub(crate) async fn verify_signature(
         &self,
-        counters: &Counters,
         peer: Option<IpAddr>,
         signing_input: &str,
         signature: &str,
         key: &Arc<VerificationKey>,
         alg: Algorithm,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, Shed> {
         // The job outlives this borrow of the token: one copy, on the slow path only.
         let split = signing_input.len();
         let owned: Box<str> = [signing_input, signature].join(".").into();
@@ -276,15 +274,14 @@ impl VerifyPool {
                 Ok(true)
             )
         });
-        match check.await {
-            Ok(valid) => Ok(valid),
-            Err(shed) => {
-                counters.shed(shed);
-                self.shared.log.shed((self.shared.clock)(), shed);
-                Err(AuthError::Overloaded {
-                    retry_after: self.retry_after,
-                })
-            }
+        check.await
+    }
+
+    /// The `503` for a shed check, logged at most once per interval.
+    pub(crate) fn refusal(&self, shed: Shed) -> AuthError {
+        self.shared.log.shed((self.shared.clock)(), shed);
+        AuthError::Overloaded {
+            retry_after: self.retry_after,
         }
     }
 
@@ -447,5 +444,4 @@ pub(crate) fn peer_address(extensions: &http::Extensions) -> Option<IpAddr> {
 }
 
 #[cfg(test)]
-#[path = "verify_pool_tests.rs"]
 mod tests;

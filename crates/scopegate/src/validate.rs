@@ -584,11 +584,6 @@ impl Validator {
     pub fn cache_max_age(&self) -> Duration {
         self.inner.max_age
     }
-
-    #[cfg(test)]
-    pub(crate) fn pool(&self) -> &VerifyPool {
-        &self.inner.pool
-    }
 }
 
 impl fmt::Debug for Validator {
@@ -761,3 +756,6 @@ fn short(value: &str) -> &str {
     }
     &value[..end]
 }
+
+#[cfg(test)]
+mod tests;

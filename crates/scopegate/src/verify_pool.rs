@@ -444,4 +444,4 @@ pub(crate) fn peer_address(extensions: &http::Extensions) -> Option<IpAddr> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -8,6 +8,16 @@
 # table shows medians (with the spread of req/s).
 # Columns: JWKS = fetches during the run (after warm-up); RSS grew = resident memory added
 # during the run (for first-sight/rotation: the 10,000 cached tokens).
+#
+# Before/after: BEFORE_BIN=/path/to/an/older/bench-server bench/load.sh
+#   runs only the `refresh` workload: 10,000 tokens in rotation for REFRESH_DURATION (130 s)
+#   with the key set refreshed every REFRESH_INTERVAL_S (60 s, Logto's max-age=0 at the
+#   library's floor), so each run spans two refreshes; the older binary and this checkout's
+#   (or AFTER_BIN) alternate, ROUNDS times each, in one session. Build the older binary from a
+#   separate checkout with this bench/server (it uses only API the older library has), e.g.
+#     git worktree add /tmp/before b1e3c12 && cp -r bench/server /tmp/before/bench/
+#     (cd /tmp/before && cargo build --release -p scopegate-bench-server)
+#   Column checks = signature verifications during the run (scopegate_signature_checks_total).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,10 +43,10 @@ if [ -z "${BIN:-}" ]; then
   BIN="$TARGET_DIR/release/bench-server"
 fi
 
-# start_server MODE TOKENS -> sets SERVER (pid) and ADDR
+# start_server MODE TOKENS [BINARY] -> sets SERVER (pid) and ADDR
 start_server() {
   rm -f "$WORK/ready"
-  AUTH_MODE=$1 TOKEN_COUNT=$2 TOKENS_DIR=$WORK taskset -c 0 "$BIN" >"$WORK/server.log" 2>&1 &
+  AUTH_MODE=$1 TOKEN_COUNT=$2 TOKENS_DIR=$WORK taskset -c 0 "${3:-$BIN}" >"$WORK/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do
     [ -s "$WORK/ready" ] && break
@@ -54,6 +64,69 @@ stop_server() {
 jwks_requests() {
   curl -s "http://$ADDR/bench/stats" | sed -E 's/.*"jwks_requests":([0-9]+).*/\1/'
 }
+
+signature_checks() {
+  curl -s "http://$ADDR/bench/stats" | sed -E 's/.*"signature_checks":([0-9]+).*/\1/'
+}
+
+# compare LABEL BINARY -> one row of the before/after table
+compare() {
+  local label=$1 binary=$2
+  REFRESH_INTERVAL_S=${REFRESH_INTERVAL_S:-60} start_server scopegate 10000 "$binary"
+  local checks_before jwks_before
+  checks_before=$(signature_checks)
+  jwks_before=$(jwks_requests)
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${REFRESH_DURATION:-130}s" --latency -s bench/tokens.lua \
+    "http://$ADDR/products" -- "$WORK/distinct.txt" >"$WORK/wrk.out"
+  local rps p50 p99 non2xx checks jwks
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
+  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
+  checks=$(($(signature_checks) - checks_before))
+  jwks=$(($(jwks_requests) - jwks_before))
+  stop_server
+  printf '%s %s %s %s %s %s %s\n' "$label" "$rps" "$p50" "$p99" "$non2xx" "$checks" "$jwks" >>"$WORK/compare"
+}
+
+if [ -n "${BEFORE_BIN:-}" ]; then
+  AFTER_BIN=${AFTER_BIN:-$BIN}
+  for bin in "$BEFORE_BIN" "$AFTER_BIN"; do
+    [ -x "$bin" ] || { echo "not an executable: $bin" >&2; exit 1; }
+  done
+  for round in $(seq 1 "$ROUNDS"); do
+    compare before "$BEFORE_BIN"
+    compare after "$AFTER_BIN"
+  done
+  python3 - "$WORK/compare" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    r = line.split()
+    runs.setdefault(r[0], []).append(r)
+
+def ms(text):  # wrk latency: 123.00us, 1.23ms, 1.23s
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    return float(text)
+
+def median(label, column, parse=float):
+    return statistics.median(parse(r[column]) for r in runs[label])
+
+print(f"{'binary':<8} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'checks':>8} {'JWKS':>5}")
+for label in ["before", "after"]:
+    rows = runs[label]
+    spread = f"{min(float(r[1]) for r in rows):.0f}-{max(float(r[1]) for r in rows):.0f}"
+    print(f"{label:<8} {median(label, 1):>8.0f} {spread:>15} {median(label, 2, ms):>7.2f} {median(label, 3, ms):>7.2f} "
+          f"{max(int(r[4]) for r in rows):>8} {median(label, 5):>8.0f} {max(int(r[6]) for r in rows):>5}")
+print(f"after/before (medians): req/s {median('after', 1) / median('before', 1):.2f}x, "
+      f"p99 {median('after', 3, ms) / median('before', 3, ms):.2f}x, "
+      f"signature checks {median('after', 5) / median('before', 5):.2f}x")
+print("checks: signature verifications during one run (10,000 first sights, plus what each refresh flushed)")
+PY
+  exit 0
+fi
 
 # run MODE WORKLOAD -> one table row
 run() {

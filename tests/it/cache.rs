@@ -1,33 +1,124 @@
-//! The verified-token cache: correctness, never speed (benchmarks measure that).
+//! The verified-token cache: correctness, never speed (benchmarks measure that). Time is a
+//! `TestClock`: expiry, leeway and the caches' ages are reached without waiting.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
-use scopegate::{AuthError, CacheConfig, Validator};
-use scopegate_dev::{SigningAlgorithm, unix_now};
-use scopegate_tests::{RESOURCE, config_for, dev_issuer};
+use scopegate::{AuthError, CacheConfig, TestClock, Validator};
+use scopegate_dev::{DevIssuer, SigningAlgorithm, b64, unix_now};
+use scopegate_tests::{Counters, RESOURCE, config_for, dev_issuer};
 use serde_json::json;
+
+fn validator_on(issuer: &DevIssuer, clock: &TestClock, leeway: Duration) -> Validator {
+    Validator::builder()
+        .issuer(config_for(issuer).leeway(leeway).build().unwrap())
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
 
 #[tokio::test]
 async fn a_cached_token_still_expires_at_its_exp() {
     let issuer = dev_issuer(SigningAlgorithm::ES384).await;
-    let config = config_for(&issuer).leeway(Duration::ZERO).build().unwrap();
-    let validator = Validator::new(config).unwrap();
-    let exp = unix_now() + 1;
+    let clock = TestClock::at_system_time();
+    let validator = validator_on(&issuer, &clock, Duration::ZERO);
+    let exp = unix_now() + 30;
     let mut claims = issuer.claims("app", RESOURCE, "");
     claims["exp"] = json!(exp);
     let token = issuer.mint(claims);
     validator.validate(&token).await.unwrap();
+    clock.set(UNIX_EPOCH + Duration::from_secs(exp as u64 - 1));
     validator
         .validate(&token)
         .await
-        .expect("a cache hit before exp");
-    // Wait for the clock to pass exp (at most about 2 s: NumericDate has whole seconds).
-    while unix_now() < exp {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .expect("a cache hit in the last second");
+    clock.advance(Duration::from_secs(1));
     assert_eq!(
         validator.validate(&token).await.unwrap_err(),
         AuthError::Expired
+    );
+}
+
+#[tokio::test]
+async fn the_leeway_counts_on_the_validators_clock() {
+    let issuer = dev_issuer(SigningAlgorithm::ES384).await;
+    let clock = TestClock::at_system_time();
+    let validator = validator_on(&issuer, &clock, Duration::from_secs(60));
+    let now = unix_now();
+    let mut claims = issuer.claims("app", RESOURCE, "");
+    claims["exp"] = json!(now - 30);
+    claims["nbf"] = json!(now + 1000);
+    let token = issuer.mint(claims);
+    assert_eq!(
+        validator.validate(&token).await.unwrap_err(),
+        AuthError::NotYetValid
+    );
+    // 1000 s on: nbf is 0 s away; exp 1030 s ago is far past the leeway.
+    clock.advance(Duration::from_secs(1000));
+    assert_eq!(
+        validator.validate(&token).await.unwrap_err(),
+        AuthError::Expired
+    );
+    let mut claims = issuer.claims("app", RESOURCE, "");
+    let at = unix_now() + 1000;
+    claims["exp"] = json!(at - 59);
+    let within_leeway = issuer.mint(claims);
+    validator
+        .validate(&within_leeway)
+        .await
+        .expect("expired 59 s ago, within the 60 s leeway");
+}
+
+#[tokio::test]
+async fn a_cached_verification_is_redone_after_the_max_age() {
+    let issuer = dev_issuer(SigningAlgorithm::ES384).await;
+    let clock = TestClock::at_system_time();
+    let counters = Arc::new(Counters::default());
+    let validator = counters.build(
+        Validator::builder()
+            .issuer(config_for(&issuer).build().unwrap())
+            .clock(clock.clone()),
+    );
+    let token = issuer.mint(issuer.claims("app", RESOURCE, ""));
+    validator.validate(&token).await.unwrap();
+    clock.advance(validator.cache_max_age() - Duration::from_secs(1));
+    validator.validate(&token).await.unwrap();
+    assert_eq!(counters.signature_checks(), 1, "a hit within the max age");
+    clock.advance(Duration::from_secs(1));
+    validator.validate(&token).await.unwrap();
+    assert_eq!(
+        counters.signature_checks(),
+        2,
+        "verified again at the max age"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_signature_is_remembered_for_its_ttl_only() {
+    let issuer = dev_issuer(SigningAlgorithm::ES384).await;
+    let clock = TestClock::at_system_time();
+    let counters = Arc::new(Counters::default());
+    let validator = counters.build(
+        Validator::builder()
+            .issuer(config_for(&issuer).build().unwrap())
+            .clock(clock.clone()),
+    );
+    let token = issuer.mint(issuer.claims("app", RESOURCE, ""));
+    let (signed, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signed}.{}", b64(&[1; 96]));
+    for _ in 0..3 {
+        assert_eq!(
+            validator.validate(&forged).await.unwrap_err(),
+            AuthError::BadSignature
+        );
+    }
+    assert_eq!(counters.signature_checks(), 1);
+    clock.advance(CacheConfig::default().rejected_ttl);
+    validator.validate(&forged).await.unwrap_err();
+    assert_eq!(
+        counters.signature_checks(),
+        2,
+        "checked again after the ttl"
     );
 }
 

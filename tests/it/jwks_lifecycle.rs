@@ -1,16 +1,18 @@
 //! The key set under failure, against a loopback JWKS server the test controls (the dev issuer:
 //! it counts requests, rotates keys, answers 503, hangs, sends garbage or 10 MB).
-//! Durations are shortened through `JwksPolicy`; no test sleeps for seconds.
+//! The schedule and the backoff run on a `TestClock`: no test waits for them. Fetch timeouts
+//! are real (they bound real I/O), shortened through `JwksPolicy`.
 
 use std::time::{Duration, Instant};
 
-use scopegate::{AuthError, JwksError, JwksPolicy, Validator};
+use scopegate::{AuthError, Clock as _, JwksError, JwksPolicy, TestClock, Validator};
 use scopegate_dev::{DevIssuer, JwksFault, SigningAlgorithm, b64};
-use scopegate_tests::{RESOURCE, config_for, dev_issuer};
+use scopegate_tests::{RESOURCE, config_for, dev_issuer, until};
 use serde_json::json;
 
-/// Fast schedule: a refresh every 100 ms (the floor, since the dev issuer sends Logto's
-/// `max-age=0`), retries from 100 ms doubling to 400 ms, fetches time out after 300 ms.
+/// Fetches time out after 300 ms (real time: it bounds real I/O). On the system clock, a refresh
+/// every 100 ms (the floor, since the dev issuer sends Logto's `max-age=0`), retries from 100 ms
+/// doubling to 400 ms.
 fn fast_policy() -> JwksPolicy {
     let mut policy = JwksPolicy::default();
     policy.fetch_timeout = Duration::from_millis(300);
@@ -22,6 +24,14 @@ fn fast_policy() -> JwksPolicy {
 
 fn validator_with(issuer: &DevIssuer, policy: JwksPolicy) -> Validator {
     Validator::new(config_for(issuer).jwks_policy(policy).build().unwrap()).unwrap()
+}
+
+fn validator_on(issuer: &DevIssuer, policy: JwksPolicy, clock: &TestClock) -> Validator {
+    Validator::builder()
+        .issuer(config_for(issuer).jwks_policy(policy).build().unwrap())
+        .clock(clock.clone())
+        .build()
+        .unwrap()
 }
 
 /// A token naming `kid` with an invalid signature: enough to exercise the key lookup.
@@ -39,18 +49,6 @@ fn token_with_kid(issuer: &DevIssuer, kid: &str) -> String {
 /// A fresh valid token (fresh, so the verified-token cache cannot answer for it).
 fn fresh(issuer: &DevIssuer) -> String {
     issuer.mint(issuer.claims("app", RESOURCE, "read:products"))
-}
-
-/// Polls `condition` every 20 ms for at most 5 s.
-async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 #[tokio::test]
@@ -125,54 +123,63 @@ async fn a_storm_behind_a_hanging_issuer_waits_for_one_fetch_timeout_only() {
 #[tokio::test]
 async fn an_outage_keeps_known_keys_working_and_retries_back_off() {
     let issuer = dev_issuer(SigningAlgorithm::ES384).await;
-    let validator = validator_with(&issuer, fast_policy());
+    let clock = TestClock::at_system_time();
+    let policy = JwksPolicy::default();
+    let validator = validator_on(&issuer, policy.clone(), &clock);
     validator.warm_up().await.unwrap();
+    let stats = || validator.jwks_stats(issuer.issuer()).unwrap();
     issuer.set_jwks_fault(Some(JwksFault::Status(503)));
-    let outage_start = issuer.jwks_requests();
-    let window = Instant::now();
-    // Through about 1.5 s of outage, known-kid tokens keep validating.
-    while window.elapsed() < Duration::from_millis(1500) {
+    // Each failure schedules the next attempt after min(initial · 2^(n-1), max), of which half
+    // is fixed and half random ("equal jitter").
+    let mut delays = Vec::new();
+    for failures in 1..=10u32 {
+        // Due: the (clock-driven) background task runs the attempt.
+        clock.set(stats().next_refresh.unwrap());
+        until("the next attempt", || {
+            stats().failures == u64::from(failures)
+        })
+        .await;
+        let delay = stats()
+            .next_refresh
+            .unwrap()
+            .duration_since(clock.now())
+            .unwrap();
+        let full = policy
+            .retry_initial
+            .saturating_mul(1 << (failures - 1))
+            .min(policy.retry_max);
+        assert!(
+            delay >= full / 2 && delay <= full,
+            "attempt {failures}: retry in {delay:?}, outside [{:?}, {full:?}]",
+            full / 2
+        );
+        delays.push(delay);
         validator
             .validate(&fresh(&issuer))
             .await
             .expect("known key during the outage");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let times = issuer.jwks_request_times();
-    let attempts = &times[outage_start as usize..];
-    let stats = validator.jwks_stats(issuer.issuer()).unwrap();
-    assert!(
-        attempts.len() >= 2,
-        "the source keeps retrying: {} attempts",
-        attempts.len()
+    assert_eq!(
+        stats().scheduled,
+        10,
+        "one attempt per due time: {delays:?}"
     );
-    assert!(stats.failures >= 2);
-    // Without backoff a 100 ms schedule would fetch ~15 times; with it the gaps grow from
-    // 50–100 ms (equal jitter) to 200–400 ms: at most 1 + 1500/50 … in practice about 6.
-    assert!(
-        attempts.len() <= 8,
-        "{} attempts in 1.5 s: no backoff?",
-        attempts.len()
-    );
-    // The n-th retry waits at least half of min(100 ms · 2^(n-1), 400 ms): delays never shrink
-    // below the backoff floor (they can only be longer on a loaded machine).
-    for (n, pair) in attempts.windows(2).enumerate() {
-        let floor = Duration::from_millis((100u64 << n.min(2)) / 2);
-        let gap = pair[1] - pair[0];
-        assert!(
-            gap >= floor - Duration::from_millis(5),
-            "retry {n} after {gap:?} < {floor:?}"
-        );
-    }
+    assert_eq!(issuer.jwks_requests(), 11);
 }
 
 #[tokio::test]
 async fn a_hanging_endpoint_does_not_hold_up_known_keys() {
     let issuer = dev_issuer(SigningAlgorithm::ES384).await;
-    let validator = validator_with(&issuer, fast_policy());
+    let clock = TestClock::at_system_time();
+    let validator = validator_on(&issuer, fast_policy(), &clock);
     validator.warm_up().await.unwrap();
     issuer.set_jwks_fault(Some(JwksFault::Hang));
-    tokio::time::sleep(Duration::from_millis(400)).await; // a scheduled refresh is now hanging
+    let stats = validator.jwks_stats(issuer.issuer()).unwrap();
+    clock.set(stats.next_refresh.unwrap());
+    until("a scheduled refresh hanging at the issuer", || {
+        issuer.jwks_requests() == 2
+    })
+    .await;
     for _ in 0..5 {
         validator.validate(&fresh(&issuer)).await.unwrap();
     }
@@ -183,27 +190,35 @@ async fn a_hanging_endpoint_does_not_hold_up_known_keys() {
 #[tokio::test]
 async fn after_recovery_a_rotated_key_is_picked_up() {
     let issuer = dev_issuer(SigningAlgorithm::ES384).await;
-    let validator = validator_with(&issuer, fast_policy());
+    let clock = TestClock::at_system_time();
+    let validator = validator_on(&issuer, JwksPolicy::default(), &clock);
     validator.warm_up().await.unwrap();
+    let stats = || validator.jwks_stats(issuer.issuer()).unwrap();
     issuer.set_jwks_fault(Some(JwksFault::Status(503)));
-    eventually("a failed refresh", async || {
-        validator.jwks_stats(issuer.issuer()).unwrap().failures > 0
-    })
-    .await;
+    clock.set(stats().next_refresh.unwrap());
+    until("a failed refresh", || stats().failures == 1).await;
     issuer.rotate_key().unwrap();
-    issuer.set_jwks_fault(None);
     let token = fresh(&issuer);
-    eventually("the rotated key", async || {
-        validator.validate(&token).await.is_ok()
-    })
-    .await;
+    // Still down: the new kid cannot be looked up, so the token may be good (503).
+    assert!(matches!(
+        validator.validate(&token).await,
+        Err(AuthError::KeysUnavailable { .. })
+    ));
+    issuer.set_jwks_fault(None);
+    // Up again: once the unknown-kid cooldown has passed, the next request fetches the set.
+    clock.advance(JwksPolicy::default().unknown_kid_cooldown);
+    validator
+        .validate(&token)
+        .await
+        .expect("the rotated key after recovery");
 }
 
 #[tokio::test]
 async fn a_removed_key_stops_validating_after_the_refresh_that_drops_it() {
     let issuer = dev_issuer(SigningAlgorithm::ES384).await;
     let second = issuer.add_key(SigningAlgorithm::ES384).unwrap();
-    let validator = validator_with(&issuer, fast_policy());
+    let clock = TestClock::at_system_time();
+    let validator = validator_on(&issuer, JwksPolicy::default(), &clock);
     validator.warm_up().await.unwrap();
     let header = json!({ "alg": "ES384", "typ": "at+jwt", "kid": second });
     let by_second = issuer
@@ -212,11 +227,10 @@ async fn a_removed_key_stops_validating_after_the_refresh_that_drops_it() {
     validator.validate(&by_second).await.unwrap(); // now also in the verified-token cache
 
     assert!(issuer.remove_key(&second));
-    let scheduled = validator.jwks_stats(issuer.issuer()).unwrap().scheduled;
-    eventually("a scheduled refresh", async || {
-        validator.jwks_stats(issuer.issuer()).unwrap().scheduled > scheduled
-    })
-    .await;
+    let stats = || validator.jwks_stats(issuer.issuer()).unwrap();
+    clock.set(stats().next_refresh.unwrap());
+    until("the scheduled refresh", || stats().fetches == 2).await;
+    assert_eq!(stats().scheduled, 1);
     assert_eq!(
         validator.validate(&by_second).await.unwrap_err(),
         AuthError::UnknownKey

@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub mod interop;
 
-use scopegate::{AuthConfig, AuthConfigBuilder};
+use scopegate::{AuthConfig, AuthConfigBuilder, Validator, ValidatorBuilder};
 use scopegate_dev::{DevClient, DevIssuer, SigningAlgorithm};
 use serde_json::Value;
 
@@ -166,4 +168,89 @@ pub async fn get(url: &str, token: Option<&str>) -> Reply {
         request = request.bearer_auth(token);
     }
     send(request).await
+}
+
+/// A `metrics` recorder that keeps every counter registered through it, so that a test reads the
+/// counters of its own validator (the validator registers them when it is built).
+#[derive(Debug, Default)]
+pub struct Counters {
+    counters: Mutex<Vec<(metrics::Key, Arc<AtomicU64>)>>,
+}
+
+impl Counters {
+    /// Builds `builder` with its counters registered here.
+    pub fn build(self: &Arc<Self>, builder: ValidatorBuilder) -> Validator {
+        metrics::with_local_recorder(&**self, || builder.build().unwrap())
+    }
+
+    /// The sum of the counters named `name` (every label set).
+    pub fn total(&self, name: &str) -> u64 {
+        self.counters
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(key, _)| key.name() == name)
+            .map(|(_, value)| value.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Signature verifications performed (`scopegate_signature_checks_total`).
+    pub fn signature_checks(&self) -> u64 {
+        self.total("scopegate_signature_checks_total")
+    }
+}
+
+impl metrics::Recorder for Counters {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        let value = Arc::new(AtomicU64::new(0));
+        self.counters
+            .lock()
+            .unwrap()
+            .push((key.clone(), Arc::clone(&value)));
+        metrics::Counter::from_arc(value)
+    }
+
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+/// Waits until `condition` holds, checking every 5 ms for at most 10 s: for work that another
+/// task does over real I/O (a background fetch), never for time to pass.
+pub async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

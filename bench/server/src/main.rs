@@ -8,13 +8,20 @@
 //!
 //! At start it runs a dev issuer, writes `same.txt` (one token), `distinct.txt` (`TOKEN_COUNT`
 //! tokens, default 10,000) and `invalid.txt` (one token with a broken signature) to
-//! `TOKENS_DIR`, then `ready` with its address. `GET /bench/stats` reports the JWKS fetches.
-//! `CACHE_CAPACITY` overrides the verified-token cache's capacity (0: off) in scopegate mode.
+//! `TOKENS_DIR`, then `ready` with its address. `GET /bench/stats` reports the JWKS fetches and
+//! the signature checks scopegate performed. `CACHE_CAPACITY` overrides the verified-token
+//! cache's capacity (0: off) and `REFRESH_INTERVAL_S` the key set's refresh interval (default
+//! 60 s, the library's floor for Logto's `max-age=0`) in scopegate mode.
+//!
+//! It uses only API that scopegate had before issue 12, so `bench/load.sh` can compare a server
+//! built from an older checkout with this one (`BEFORE_BIN`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -22,7 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use scopegate::{AuthConfig, BearerAuthLayer, CacheConfig, Validator};
+use scopegate::{AuthConfig, BearerAuthLayer, CacheConfig, JwksPolicy, Validator};
 use scopegate_dev::DevIssuer;
 use serde_json::{Value, json};
 use shopping_api::{Store, router, unprotected_router};
@@ -33,16 +40,67 @@ fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
+/// Counts `scopegate_signature_checks_total`; every other metric is dropped.
+#[derive(Debug, Default)]
+struct SignatureChecks(Arc<AtomicU64>);
+
+impl metrics::Recorder for SignatureChecks {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        if key.name() == "scopegate_signature_checks_total" {
+            metrics::Counter::from_arc(Arc::clone(&self.0))
+        } else {
+            metrics::Counter::noop()
+        }
+    }
+
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
 fn main() {
+    let checks = SignatureChecks::default();
+    let counted = Arc::clone(&checks.0);
+    metrics::set_global_recorder(checks).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(serve());
+    runtime.block_on(serve(counted));
 }
 
-async fn serve() {
+async fn serve(signature_checks: Arc<AtomicU64>) {
     let mode = env("AUTH_MODE", "scopegate");
     let bind: SocketAddr = env("BIND", "127.0.0.1:0").parse().unwrap();
     let dir = PathBuf::from(env("TOKENS_DIR", "target/bench-tokens"));
@@ -55,8 +113,12 @@ async fn serve() {
     let store = Store::seeded();
     let app = match mode.as_str() {
         "scopegate" => {
+            let mut policy = JwksPolicy::default();
+            let refresh: u64 = env("REFRESH_INTERVAL_S", "60").parse().unwrap();
+            policy.min_refresh_interval = Duration::from_secs(refresh);
             let config = AuthConfig::builder(issuer.issuer(), RESOURCE)
                 .jwks_uri(issuer.jwks_uri())
+                .jwks_policy(policy)
                 .build()
                 .unwrap();
             let mut cache = CacheConfig::default();
@@ -83,13 +145,15 @@ async fn serve() {
         other => panic!("AUTH_MODE must be scopegate, off or baseline, not {other:?}"),
     };
     let stats_issuer = Arc::clone(&issuer);
-    let app =
-        app.route(
-            "/bench/stats",
-            get(move || async move {
-                axum::Json(json!({ "jwks_requests": stats_issuer.jwks_requests() }))
-            }),
-        );
+    let app = app.route(
+        "/bench/stats",
+        get(move || async move {
+            axum::Json(json!({
+                "jwks_requests": stats_issuer.jwks_requests(),
+                "signature_checks": signature_checks.load(Ordering::Relaxed),
+            }))
+        }),
+    );
     let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
     let addr = listener.local_addr().unwrap();
     std::fs::write(dir.join("ready"), addr.to_string()).unwrap();

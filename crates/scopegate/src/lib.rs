@@ -62,6 +62,7 @@ pub mod algorithm;
 pub mod audience;
 mod body;
 pub mod claims;
+pub mod clock;
 pub mod config;
 pub mod error;
 #[cfg(feature = "axum")]
@@ -81,6 +82,7 @@ pub use algorithm::{Algorithm, AlgorithmSet};
 pub use audience::AudienceMatcher;
 pub use body::AuthBody;
 pub use claims::{AuthContext, Claims, Scope, ScopeSource, Scopes};
+pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, TokenTypePolicy};
 pub use error::{AuthError, ErrorCode, ErrorResponder, Reason};
 #[cfg(feature = "axum")]

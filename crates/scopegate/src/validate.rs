@@ -5,12 +5,14 @@
 //! algorithm allow-list, `typ`, key (by `kid`, whose type and `alg` must fit the token's `alg`),
 //! signature, then `exp`/`nbf` with leeway, `aud`, and the scope claims. A token that passes is
 //! cached until its `exp` (or the cache's max age); a cache hit re-checks the expiry and that the
-//! key which verified it is still in the issuer's key set.
+//! key which verified it is still in the issuer's key set. Time is the validator's [`Clock`].
 
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
 use crate::claims::{AuthContext, Claims, Scopes};
+use crate::clock::{Clock, SystemClock, unix_millis, unix_seconds};
 use crate::config::{AuthConfig, ConfigError};
 use crate::error::{AuthError, Reason, TokenProblem};
 use crate::json;
@@ -27,8 +30,16 @@ use crate::jwks::{
 use crate::telemetry;
 use crate::verify_pool::{VerifyPool, VerifyPoolConfig};
 
+/// One signature check of the token at hand with a key, on the verification pool: whether it
+/// verifies, or the pool's refusal.
+type SignatureCheck<'a> = Pin<Box<dyn Future<Output = Result<bool, AuthError>> + Send + 'a>>;
+
 /// Default longest token accepted (checked before any decoding).
 pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 16 * 1024;
+
+/// Most keys a token without `kid` is tried against, per key set (jose and Spring try every key
+/// of the token's `alg`; a bound keeps a forged kid-less token's cost fixed).
+pub const MAX_KIDLESS_CANDIDATES: usize = 3;
 
 /// The verified-token caches of a [`Validator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,8 +143,11 @@ type TokenCache<V> = moka::sync::Cache<Box<str>, V, foldhash::fast::RandomState>
 struct Inner {
     issuers: Vec<IssuerState>,
     cache: Option<TokenCache<CachedToken>>,
-    rejected: Option<TokenCache<()>>,
+    /// Bad signatures, with the Unix millisecond at which each is forgotten.
+    rejected: Option<TokenCache<u64>>,
     max_age: Duration,
+    rejected_ttl: Duration,
+    clock: Arc<dyn Clock>,
     max_token_length: usize,
     counters: Arc<telemetry::Counters>,
     pool: VerifyPool,
@@ -152,6 +166,8 @@ struct CachedToken {
     valid_until: i64,
     /// `nbf - leeway`, seconds since the epoch.
     valid_from: i64,
+    /// Verified at, plus the cache's max age: Unix milliseconds.
+    fresh_until: u64,
     /// The key set current when the token was verified.
     key_generation: u64,
 }
@@ -164,6 +180,7 @@ pub struct ValidatorBuilder {
     cache: CacheConfig,
     max_token_length: Option<usize>,
     verify_pool: VerifyPoolConfig,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl ValidatorBuilder {
@@ -193,6 +210,13 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Reads time from `clock` instead of the system's: for `exp`/`nbf`, the caches' ages and
+    /// the key-set refresh schedule. Tests pass a [`TestClock`](crate::TestClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
     /// Builds the validator. Keys are fetched lazily, on the first token (or by
     /// [`Validator::warm_up`]).
     pub fn build(self) -> Result<Validator, ConfigError> {
@@ -200,6 +224,7 @@ impl ValidatorBuilder {
         if self.issuers.is_empty() {
             return Err(ConfigError::NoIssuers);
         }
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let mut default_client = None;
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
         for config in self.issuers {
@@ -211,7 +236,11 @@ impl ValidatorBuilder {
                 None => match &default_client {
                     Some(client) => Clone::clone(client),
                     None => {
+                        // No idle connections: a pooled one belongs to the runtime that opened
+                        // it, and one left on a runtime that is no longer driven would hang the
+                        // next fetch from another. A fetch a minute gains nothing from a pool.
                         let client = reqwest::Client::builder()
+                            .pool_max_idle_per_host(0)
                             .build()
                             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
                         default_client = Some(client.clone());
@@ -229,6 +258,7 @@ impl ValidatorBuilder {
                 config.jwks.clone(),
                 fetcher,
                 config.jwks_policy.clone(),
+                Arc::clone(&clock),
             );
             let secret = config
                 .symmetric_secret
@@ -245,6 +275,7 @@ impl ValidatorBuilder {
                 .max_capacity(self.cache.capacity)
                 .expire_after(UntilExpiry {
                     max_age: self.cache.max_age,
+                    clock: Arc::clone(&clock),
                 })
                 .build_with_hasher(foldhash::fast::RandomState::default())
         });
@@ -260,6 +291,8 @@ impl ValidatorBuilder {
                 cache,
                 rejected,
                 max_age: self.cache.max_age,
+                rejected_ttl: self.cache.rejected_ttl,
+                clock,
                 max_token_length: self.max_token_length.unwrap_or(DEFAULT_MAX_TOKEN_LENGTH),
                 counters: Arc::new(telemetry::Counters::register()),
                 pool: VerifyPool::start(&self.verify_pool)?,
@@ -279,9 +312,11 @@ fn install_crypto_provider() {
     let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 
-/// Expires each cached token at the earlier of its `exp + leeway` and the cache's max age.
+/// Expires each cached token at the earlier of its `exp + leeway` and the cache's max age. This
+/// frees the memory; whether a hit may be used is judged on the validator's clock.
 struct UntilExpiry {
     max_age: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl moka::Expiry<Box<str>, CachedToken> for UntilExpiry {
@@ -291,7 +326,8 @@ impl moka::Expiry<Box<str>, CachedToken> for UntilExpiry {
         value: &CachedToken,
         _created_at: Instant,
     ) -> Option<Duration> {
-        let left = value.valid_until.saturating_sub(unix_now()).max(0) as u64;
+        let now = unix_seconds(self.clock.now());
+        let left = value.valid_until.saturating_sub(now).max(0) as u64;
         Some(self.max_age.min(Duration::from_secs(left)))
     }
 }
@@ -338,18 +374,32 @@ impl Validator {
             self.record_rejection(&error, None);
             return Some(Err(error));
         }
+        let clock_now = inner.clock.now();
+        let now_ms = unix_millis(clock_now);
         if let Some(cache) = &inner.cache {
             if let Some(hit) = cache.get(token) {
-                let now = unix_now();
+                let now = unix_seconds(clock_now);
                 let issuer = &inner.issuers[hit.context.issuer_index];
                 let key_trusted = match &issuer.secret {
                     Some(secret) if Arc::ptr_eq(secret, &hit.context.key) => true,
                     _ => {
-                        let keys = issuer.keys.current();
+                        let source = &issuer.keys;
+                        // The runtime that ran the refresh may have ended: start it here.
+                        source.ensure_background_refresh();
+                        if source.is_overdue(clock_now) {
+                            // The key set is past its refresh and no task refreshed it: the
+                            // uncached path refreshes it first, then asks the cache again.
+                            return None;
+                        }
+                        let keys = source.current();
                         keys.generation() == hit.key_generation || keys.contains(&hit.context.key)
                     }
                 };
-                if now < hit.valid_until && now >= hit.valid_from && key_trusted {
+                if now < hit.valid_until
+                    && now >= hit.valid_from
+                    && now_ms < hit.fresh_until
+                    && key_trusted
+                {
                     inner.counters.cache_hit();
                     return Some(Ok(hit.context));
                 }
@@ -359,7 +409,7 @@ impl Validator {
             inner.counters.cache_miss();
         }
         if let Some(rejected) = &inner.rejected
-            && rejected.contains_key(token)
+            && rejected.get(token).is_some_and(|until| now_ms < until)
         {
             inner.counters.cache_known_bad();
             inner.counters.rejected(Reason::BadSignature);
@@ -375,6 +425,11 @@ impl Validator {
         token: &str,
         peer: Option<IpAddr>,
     ) -> Result<Arc<AuthContext>, AuthError> {
+        if self.refresh_overdue_keys().await
+            && let Some(result) = self.validate_cached(token)
+        {
+            return result;
+        }
         let mut parsed = match ParsedToken::parse(token) {
             Ok(parsed) => parsed,
             Err(error) => {
@@ -388,7 +443,8 @@ impl Validator {
                 if error == AuthError::BadSignature
                     && let Some(rejected) = &self.inner.rejected
                 {
-                    rejected.insert(Box::from(token), ());
+                    let until = self.inner.clock.now() + self.inner.rejected_ttl;
+                    rejected.insert(Box::from(token), unix_millis(until));
                 }
                 self.record_rejection(&error, Some(&parsed));
                 Err(error)
@@ -422,28 +478,28 @@ impl Validator {
             return Err(AuthError::WrongTokenType);
         }
 
-        let key = issuer.key_for(parsed.kid.as_deref(), parsed.alg).await?;
-        let valid = self
-            .inner
-            .pool
-            .verify_signature(
-                peer,
-                parsed.signing_input,
-                parsed.signature,
-                &key,
-                parsed.alg,
-            )
-            .await
-            .map_err(|shed| {
-                self.inner.counters.shed(shed);
-                self.inner.pool.refusal(shed)
-            })?;
-        self.inner.counters.signature_checked(valid);
-        if !valid {
-            return Err(AuthError::BadSignature);
-        }
+        let (signature, signing_input, alg) = (parsed.signature, parsed.signing_input, parsed.alg);
+        let verifies = |key: Arc<VerificationKey>| -> SignatureCheck<'_> {
+            Box::pin(async move {
+                let valid = self
+                    .inner
+                    .pool
+                    .verify_signature(peer, signing_input, signature, &key, alg)
+                    .await
+                    .map_err(|shed| {
+                        self.inner.counters.shed(shed);
+                        self.inner.pool.refusal(shed)
+                    })?;
+                self.inner.counters.signature_checked(valid);
+                Ok(valid)
+            })
+        };
+        let key = issuer
+            .verified_key(parsed.kid.as_deref(), alg, verifies)
+            .await?;
 
-        let now = unix_now();
+        let clock_now = self.inner.clock.now();
+        let now = unix_seconds(clock_now);
         let leeway = config.leeway.as_secs() as i64;
         let claims = &parsed.claims;
         let expires_at = numeric_date(claims, "exp")?.ok_or(AuthError::MissingClaim("exp"))?;
@@ -509,6 +565,7 @@ impl Validator {
                 context: Arc::clone(&context),
                 valid_until,
                 valid_from,
+                fresh_until: unix_millis(clock_now + self.inner.max_age),
                 key_generation,
             };
             cache.insert(Box::from(token), entry);
@@ -535,6 +592,16 @@ impl Validator {
             client_id = ?claim("client_id"),
             "rejected bearer token"
         );
+    }
+
+    /// Runs the scheduled refresh of every issuer whose keys are overdue for it. Returns whether
+    /// any was.
+    async fn refresh_overdue_keys(&self) -> bool {
+        let mut any = false;
+        for issuer in &self.inner.issuers {
+            any |= issuer.keys.refresh_if_overdue().await;
+        }
+        any
     }
 
     /// Fetches every issuer's keys now (discovery included), instead of on the first token.
@@ -599,39 +666,109 @@ impl fmt::Debug for Validator {
 }
 
 impl IssuerState {
-    /// The key that must verify a token with `kid` and `alg`. An unknown `kid` costs at most one
-    /// (shared, rate-limited) refetch of the key set.
-    async fn key_for(
+    /// The key whose check of the token's signature (`verifies`) passes. A `kid` names the one
+    /// key to check; without one, each key of the token's `alg` is tried, at most
+    /// [`MAX_KIDLESS_CANDIDATES`]. A `kid` not in the set, or a kid-less token that no key
+    /// verifies, costs at most one (shared, rate-limited) refetch of the key set.
+    async fn verified_key<'c>(
         &self,
         kid: Option<&str>,
         alg: Algorithm,
+        verifies: impl Fn(Arc<VerificationKey>) -> SignatureCheck<'c>,
     ) -> Result<Arc<VerificationKey>, AuthError> {
-        if alg.is_symmetric() {
+        let key = if alg.is_symmetric() {
             // HMAC tokens verify with the configured secret only: never with a JWKS key.
-            return self.secret.clone().ok_or(AuthError::DisallowedAlgorithm);
+            self.secret.clone().ok_or(AuthError::DisallowedAlgorithm)?
+        } else {
+            self.keys.ensure_background_refresh();
+            match kid {
+                Some(kid) => self.key_for(kid, alg).await?,
+                None => return self.key_without_kid(alg, verifies).await,
+            }
+        };
+        if verifies(Arc::clone(&key)).await? {
+            Ok(key)
+        } else {
+            Err(AuthError::BadSignature)
         }
+    }
+
+    /// The key named `kid`, which must fit `alg`.
+    async fn key_for(&self, kid: &str, alg: Algorithm) -> Result<Arc<VerificationKey>, AuthError> {
         let source = &self.keys;
-        source.ensure_background_refresh();
         match source.current().lookup(kid, alg) {
             KeyLookup::Found(key) => return Ok(Arc::clone(key)),
             KeyLookup::Mismatch => return Err(AuthError::KeyAlgorithmMismatch),
             KeyLookup::Missing => {}
         }
-        let reason = if source.has_keys() {
-            RefreshReason::UnknownKid
-        } else {
-            RefreshReason::Initial
-        };
-        source.refresh(reason).await;
+        source.refresh(self.refresh_reason()).await;
         match source.current().lookup(kid, alg) {
             KeyLookup::Found(key) => Ok(Arc::clone(key)),
             KeyLookup::Mismatch => Err(AuthError::KeyAlgorithmMismatch),
-            KeyLookup::Missing if !source.has_keys() || !source.is_healthy() => {
-                Err(AuthError::KeysUnavailable {
-                    retry_after: source.retry_after(),
-                })
+            KeyLookup::Missing => Err(self.no_key()),
+        }
+    }
+
+    /// A token without `kid`: tries the keys of its `alg`. When none verifies, the issuer may
+    /// have started signing with a key published since the last fetch (a rotation), so the set
+    /// is refetched, within the unknown-`kid` cooldown, and only its new keys are tried.
+    async fn key_without_kid<'c>(
+        &self,
+        alg: Algorithm,
+        verifies: impl Fn(Arc<VerificationKey>) -> SignatureCheck<'c>,
+    ) -> Result<Arc<VerificationKey>, AuthError> {
+        let source = &self.keys;
+        let candidates: Vec<Arc<VerificationKey>> = source
+            .current()
+            .candidates(alg, MAX_KIDLESS_CANDIDATES)
+            .cloned()
+            .collect();
+        let mut tried: Vec<Arc<VerificationKey>> = Vec::with_capacity(MAX_KIDLESS_CANDIDATES);
+        for key in candidates {
+            if verifies(Arc::clone(&key)).await? {
+                return Ok(key);
             }
-            KeyLookup::Missing => Err(AuthError::UnknownKey),
+            tried.push(key);
+        }
+        let tried_before = tried.len();
+        source.refresh(self.refresh_reason()).await;
+        let fresh: Vec<Arc<VerificationKey>> = source
+            .current()
+            .candidates(alg, MAX_KIDLESS_CANDIDATES)
+            .filter(|key| !tried.iter().any(|old| old.same_key(key)))
+            .cloned()
+            .collect();
+        for key in fresh {
+            if verifies(Arc::clone(&key)).await? {
+                return Ok(key);
+            }
+            tried.push(key);
+        }
+        match tried.len() {
+            0 => Err(self.no_key()),
+            n if n == tried_before && !source.is_healthy() => Err(self.no_key()),
+            _ => Err(AuthError::BadSignature),
+        }
+    }
+
+    fn refresh_reason(&self) -> RefreshReason {
+        if self.keys.has_keys() {
+            RefreshReason::UnknownKid
+        } else {
+            RefreshReason::Initial
+        }
+    }
+
+    /// No key fits the token: 503 while the issuer cannot be asked (the token may well be good),
+    /// else 401.
+    fn no_key(&self) -> AuthError {
+        let source = &self.keys;
+        if !source.has_keys() || !source.is_healthy() {
+            AuthError::KeysUnavailable {
+                retry_after: source.retry_after(),
+            }
+        } else {
+            AuthError::UnknownKey
         }
     }
 }
@@ -741,12 +878,6 @@ fn claim_name(error: &AuthError) -> Option<&'static str> {
         AuthError::MissingClaim(name) | AuthError::InvalidClaim(name) => Some(name),
         _ => None,
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn short(value: &str) -> &str {

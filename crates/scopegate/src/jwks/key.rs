@@ -24,6 +24,9 @@ pub struct VerificationKey {
     kid: Option<Box<str>>,
     algorithms: AlgorithmSet,
     kind: KeyKind,
+    /// The public key itself (the inputs of its RFC 7638 thumbprint, decoded): what tells two
+    /// fetches of one key apart from a new key that reuses a `kid`.
+    material: Box<[u8]>,
     pub(crate) decoding: DecodingKey,
 }
 
@@ -89,6 +92,7 @@ impl VerificationKey {
             kid: None,
             algorithms: algorithms.intersection(AlgorithmSet::HMAC),
             kind: KeyKind::Secret,
+            material: Box::default(),
             decoding: DecodingKey::from_secret(secret),
         }
     }
@@ -126,7 +130,7 @@ impl VerificationKey {
         let kid = text("kid")?.map(Box::from);
 
         let kty = text("kty")?.ok_or(SkippedKey::Malformed("kty"))?;
-        let (kind, algorithms, decoding) = match (kty, text("crv")?) {
+        let (kind, algorithms, decoding, material) = match (kty, text("crv")?) {
             ("EC", Some(crv @ ("P-256" | "P-384"))) => {
                 let (kind, alg, len) = if crv == "P-256" {
                     (KeyKind::P256, Algorithm::ES256, 32)
@@ -145,11 +149,8 @@ impl VerificationKey {
                 point.push(0x04);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                (
-                    kind,
-                    AlgorithmSet::one(alg),
-                    DecodingKey::from_ec_der(&point),
-                )
+                let decoding = DecodingKey::from_ec_der(&point);
+                (kind, AlgorithmSet::one(alg), decoding, point)
             }
             ("RSA", _) => {
                 let n = bytes("n")?;
@@ -166,17 +167,24 @@ impl VerificationKey {
                     return Err(SkippedKey::Malformed("e"));
                 }
                 let decoding = DecodingKey::from_rsa_raw_components(n, e);
-                (KeyKind::Rsa { bits }, AlgorithmSet::RSA, decoding)
+                // n's length first, so that no other (n, e) split gives the same bytes.
+                let mut material = Vec::with_capacity(8 + n.len() + e.len());
+                material.extend_from_slice(&(n.len() as u64).to_be_bytes());
+                material.extend_from_slice(n);
+                material.extend_from_slice(e);
+                (KeyKind::Rsa { bits }, AlgorithmSet::RSA, decoding, material)
             }
             ("OKP", Some("Ed25519")) => {
                 let x = bytes("x")?;
                 if x.len() != 32 {
                     return Err(SkippedKey::Malformed("x"));
                 }
+                let decoding = DecodingKey::from_ed_der(&x);
                 (
                     KeyKind::Ed25519,
                     AlgorithmSet::one(Algorithm::EdDSA),
-                    DecodingKey::from_ed_der(&x),
+                    decoding,
+                    x,
                 )
             }
             _ => return Err(SkippedKey::Unsupported),
@@ -196,8 +204,20 @@ impl VerificationKey {
             kid,
             algorithms,
             kind,
+            material: material.into_boxed_slice(),
             decoding,
         })
+    }
+
+    /// Whether `other` is this same key as published again: same `kid`, same public key, same
+    /// algorithms. A key set refetched unchanged then vouches for what the old one verified.
+    pub(crate) fn same_key(&self, other: &VerificationKey) -> bool {
+        // A shared secret is not from a JWKS and is never refetched: only itself is itself.
+        self.kind != KeyKind::Secret
+            && self.kind == other.kind
+            && self.kid == other.kid
+            && self.algorithms == other.algorithms
+            && self.material == other.material
     }
 }
 

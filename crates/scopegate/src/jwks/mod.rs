@@ -41,7 +41,9 @@ pub enum JwksSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct JwksPolicy {
-    /// Time limit for one fetch, discovery included (default 5 s).
+    /// Time limit for one fetch, discovery included (default 5 s). Also the margin after which a
+    /// scheduled refresh that no background task ran (its runtime ended or stalls) is run by the
+    /// next request: a key set is never used past its refresh time by more than this plus 1 s.
     pub fetch_timeout: Duration,
     /// Least time between two fetches caused by unknown `kid`s (default 10 s).
     pub unknown_kid_cooldown: Duration,

@@ -43,7 +43,7 @@ pub(crate) enum KeyLookup<'a> {
     Found(&'a Arc<VerificationKey>),
     /// A key with this `kid` exists but cannot verify the token's `alg`.
     Mismatch,
-    /// No such key (or, without a `kid`, no single key for the algorithm).
+    /// No key with this `kid`.
     Missing,
 }
 
@@ -120,35 +120,122 @@ impl KeySet {
         self.keys.is_empty()
     }
 
-    /// Identifies this set among all sets built in the process.
+    /// Identifies this set's keys: a refetch that finds the very same keys keeps the number, so
+    /// cache hits of tokens verified before it stay on the fast path.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
 
-    /// Whether this very key (not merely its `kid`) is still in the set.
+    /// Takes the keys that `previous` holds too (same `kid`, same public key) as they were there,
+    /// so that a refresh returning the same keys changes nothing: tokens verified with them stay
+    /// trusted without a lookup, and the set keeps `previous`'s generation if nothing else changed.
+    pub(crate) fn carry_over(mut self, previous: &KeySet) -> KeySet {
+        let mut carried = 0;
+        for key in &mut self.keys {
+            let known = match key.kid() {
+                Some(kid) => previous.by_kid.get(kid).filter(|old| old.same_key(key)),
+                None => previous.keys.iter().find(|old| old.same_key(key)),
+            };
+            if let Some(old) = known {
+                *key = Arc::clone(old);
+                if let Some(kid) = key.kid() {
+                    self.by_kid.insert(Box::from(kid), Arc::clone(key));
+                }
+                carried += 1;
+            }
+        }
+        if carried == self.keys.len() && carried == previous.keys.len() {
+            self.generation = previous.generation;
+        }
+        self
+    }
+
+    /// Whether this key (the same public key under the same `kid`, not merely the `kid`) is still
+    /// in the set.
     pub(crate) fn contains(&self, key: &Arc<VerificationKey>) -> bool {
+        let same = |k: &Arc<VerificationKey>| Arc::ptr_eq(k, key) || k.same_key(key);
         match key.kid() {
-            Some(kid) => self.by_kid.get(kid).is_some_and(|k| Arc::ptr_eq(k, key)),
-            None => self.keys.iter().any(|k| Arc::ptr_eq(k, key)),
+            Some(kid) => self.by_kid.get(kid).is_some_and(same),
+            None => self.keys.iter().any(same),
         }
     }
 
-    /// The key for a token with this `kid` and `alg`. Without a `kid`, the one key that can
-    /// verify `alg`, if exactly one can.
-    pub(crate) fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> KeyLookup<'_> {
-        match kid {
-            Some(kid) => match self.by_kid.get(kid) {
-                Some(key) if key.algorithms().contains(alg) => KeyLookup::Found(key),
-                Some(_) => KeyLookup::Mismatch,
-                None => KeyLookup::Missing,
-            },
-            None => {
-                let mut candidates = self.keys.iter().filter(|k| k.algorithms().contains(alg));
-                match (candidates.next(), candidates.next()) {
-                    (Some(key), None) => KeyLookup::Found(key),
-                    _ => KeyLookup::Missing,
-                }
-            }
+    /// The key for a token with this `kid` and `alg`.
+    pub(crate) fn lookup(&self, kid: &str, alg: Algorithm) -> KeyLookup<'_> {
+        match self.by_kid.get(kid) {
+            Some(key) if key.algorithms().contains(alg) => KeyLookup::Found(key),
+            Some(_) => KeyLookup::Mismatch,
+            None => KeyLookup::Missing,
         }
+    }
+
+    /// The keys a token without a `kid` may be signed with: those that verify `alg`, in the
+    /// JWKS's order (issuers list their current key first), at most `bound` of them.
+    pub(crate) fn candidates(
+        &self,
+        alg: Algorithm,
+        bound: usize,
+    ) -> impl Iterator<Item = &Arc<VerificationKey>> {
+        self.keys
+            .iter()
+            .filter(move |k| k.algorithms().contains(alg))
+            .take(bound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    use super::*;
+
+    fn jwk(kid: &str, fill: u8) -> Value {
+        let coordinate = URL_SAFE_NO_PAD.encode([fill; 32]);
+        json!({ "kty": "EC", "crv": "P-256", "kid": kid, "x": coordinate, "y": coordinate })
+    }
+
+    fn set(keys: &[Value]) -> KeySet {
+        KeySet::from_jwks(&json!({ "keys": keys }), DEFAULT_MAX_KEYS).unwrap()
+    }
+
+    #[test]
+    fn the_same_keys_refetched_keep_their_identity_and_the_generation() {
+        let old = set(&[jwk("a", 1), jwk("b", 2)]);
+        let same = set(&[jwk("b", 2), jwk("a", 1)]).carry_over(&old);
+        assert_eq!(same.generation(), old.generation());
+        for key in old.keys() {
+            assert!(same.contains(key));
+            let kid = key.kid().unwrap();
+            assert!(Arc::ptr_eq(same.get(kid).unwrap(), key));
+        }
+    }
+
+    #[test]
+    fn a_changed_set_vouches_for_kept_keys_only() {
+        let old = set(&[jwk("a", 1), jwk("b", 2)]);
+        let a = Arc::clone(old.get("a").unwrap());
+        let b = Arc::clone(old.get("b").unwrap());
+        // "b" now names another public key; "c" is new.
+        let new = set(&[jwk("a", 1), jwk("b", 3), jwk("c", 4)]).carry_over(&old);
+        assert_ne!(new.generation(), old.generation());
+        assert!(new.contains(&a) && Arc::ptr_eq(new.get("a").unwrap(), &a));
+        assert!(!new.contains(&b), "a kid reused for another key");
+        // Without carrying over, key material still decides.
+        let rebuilt = set(&[jwk("a", 1)]);
+        assert!(rebuilt.contains(&a) && !rebuilt.contains(&b));
+    }
+
+    #[test]
+    fn kidless_candidates_are_bounded_and_in_jwks_order() {
+        let keys: Vec<Value> = (1..=5).map(|i| jwk(&format!("k{i}"), i)).collect();
+        let set = set(&keys);
+        let kids: Vec<_> = set
+            .candidates(Algorithm::ES256, 3)
+            .map(|k| k.kid().unwrap())
+            .collect();
+        assert_eq!(kids, ["k1", "k2", "k3"]);
+        assert_eq!(set.candidates(Algorithm::ES384, 3).count(), 0);
     }
 }

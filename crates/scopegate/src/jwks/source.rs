@@ -1,16 +1,25 @@
 //! The live key set of one issuer: read lock-free on every request, refreshed by one fetch at a
 //! time, on a schedule, and on unknown `kid`s no more than once per cooldown.
+//!
+//! The schedule survives the runtime that started it: the background task runs on whichever
+//! tokio runtime first needed the keys, and when that runtime ends (a `#[tokio::test]`, a startup
+//! block), the next request starts it again on its own. Should no task run it at all (a runtime
+//! that is kept but no longer driven), a request that finds the refresh overdue by more than
+//! one fetch timeout and a second runs it itself: no key set outlives its refresh time by more.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::{ArcSwap, Guard};
 use rand::Rng as _;
 use url::Url;
 
+mod schedule;
+
 use super::fetch::Fetcher;
 use super::{JwksError, JwksPolicy, JwksSource, KeySet};
+use crate::clock::{Clock, unix_millis};
 
 /// Why a fetch of the key set was attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +32,8 @@ pub(crate) enum RefreshReason {
     Scheduled,
     /// [`Validator::warm_up`](crate::Validator::warm_up).
     WarmUp,
+    /// A request found the scheduled refresh overdue: no task ran it.
+    Overdue,
 }
 
 impl RefreshReason {
@@ -32,6 +43,7 @@ impl RefreshReason {
             RefreshReason::UnknownKid => "unknown_kid",
             RefreshReason::Scheduled => "scheduled",
             RefreshReason::WarmUp => "warm_up",
+            RefreshReason::Overdue => "overdue",
         }
     }
 }
@@ -52,6 +64,13 @@ pub struct JwksStats {
     pub scheduled: u64,
     /// Attempts by `warm_up`.
     pub warm_up: u64,
+    /// Scheduled refreshes that a request ran because no background task had run them in time.
+    pub overdue: u64,
+    /// Times the background refresh task was started: more than once when a runtime that ran it
+    /// ended and a request on another runtime started it again.
+    pub background_starts: u64,
+    /// When the next scheduled refresh (or retry) is due.
+    pub next_refresh: Option<SystemTime>,
     /// Keys in the current set.
     pub keys: usize,
     /// When the current set was fetched.
@@ -70,6 +89,7 @@ struct Shared {
     origin: Origin,
     fetcher: Fetcher,
     policy: JwksPolicy,
+    clock: Arc<dyn Clock>,
     keys: ArcSwap<KeySet>,
     /// A set was fetched (or given) at least once.
     has_keys: AtomicBool,
@@ -80,7 +100,12 @@ struct Shared {
     /// Completed attempts; a waiter that sees it move knows it joined someone else's fetch.
     completed: AtomicU64,
     state: Mutex<State>,
-    background: AtomicBool,
+    /// Unix milliseconds (on `clock`) from which a request runs the scheduled refresh itself:
+    /// the schedule plus one fetch timeout and a second; `u64::MAX` while there is nothing to
+    /// refresh. An atomic, so that cache hits check it without a lock.
+    overdue_at: AtomicU64,
+    /// The id of the live background task; 0 when none runs.
+    background: AtomicU64,
     /// Wakes the background task when a fetch moved the schedule.
     rescheduled: Arc<tokio::sync::Notify>,
     counters: Counters,
@@ -93,13 +118,14 @@ enum Origin {
     Discovery { discovered: Mutex<Option<Url>> },
 }
 
+/// Times are the validator's clock's.
 #[derive(Debug)]
 struct State {
-    last_attempt: Option<Instant>,
+    last_attempt: Option<SystemTime>,
     /// The last fetch caused by an unknown `kid`: the cooldown counts from it, so a key rotated
     /// just after a scheduled fetch is still picked up at once.
-    last_unknown_kid_attempt: Option<Instant>,
-    next_refresh: Instant,
+    last_unknown_kid_attempt: Option<SystemTime>,
+    next_refresh: SystemTime,
     consecutive_failures: u32,
     last_success: Option<SystemTime>,
     /// The outcome of the last attempt, handed to callers that joined it.
@@ -113,6 +139,8 @@ struct Counters {
     unknown_kid: AtomicU64,
     scheduled: AtomicU64,
     warm_up: AtomicU64,
+    overdue: AtomicU64,
+    background_starts: AtomicU64,
 }
 
 impl KeySource {
@@ -121,6 +149,7 @@ impl KeySource {
         source: JwksSource,
         fetcher: Fetcher,
         policy: JwksPolicy,
+        clock: Arc<dyn Clock>,
     ) -> KeySource {
         let (origin, keys, has_keys) = match source {
             JwksSource::Static(set) => (Origin::Static, set, true),
@@ -133,13 +162,14 @@ impl KeySource {
                 false,
             ),
         };
-        let next_refresh = Instant::now() + policy.default_refresh_interval;
+        let next_refresh = clock.now() + policy.default_refresh_interval;
         KeySource {
             shared: Arc::new(Shared {
                 issuer,
                 origin,
                 fetcher,
                 policy,
+                clock,
                 keys: ArcSwap::from_pointee(keys),
                 has_keys: AtomicBool::new(has_keys),
                 healthy: AtomicBool::new(true),
@@ -153,7 +183,9 @@ impl KeySource {
                     last_success: None,
                     last_result: None,
                 }),
-                background: AtomicBool::new(false),
+                // Nothing is due before the first fetch (a static set is never due).
+                overdue_at: AtomicU64::new(u64::MAX),
+                background: AtomicU64::new(0),
                 rescheduled: Arc::new(tokio::sync::Notify::new()),
                 counters: Counters::default(),
             }),
@@ -179,7 +211,10 @@ impl KeySource {
     /// between one second and the cooldown.
     pub(crate) fn retry_after(&self) -> Duration {
         let state = self.shared.lock_state();
-        let until_next = state.next_refresh.saturating_duration_since(Instant::now());
+        let until_next = state
+            .next_refresh
+            .duration_since(self.shared.clock.now())
+            .unwrap_or(Duration::ZERO);
         until_next.clamp(
             Duration::from_secs(1),
             self.shared
@@ -192,6 +227,10 @@ impl KeySource {
     pub(crate) fn stats(&self) -> JwksStats {
         let shared = &self.shared;
         let c = &shared.counters;
+        let (last_success, next_refresh) = {
+            let state = shared.lock_state();
+            (state.last_success, state.next_refresh)
+        };
         JwksStats {
             fetches: shared.completed.load(Ordering::Acquire),
             failures: c.failures.load(Ordering::Relaxed),
@@ -199,24 +238,11 @@ impl KeySource {
             unknown_kid: c.unknown_kid.load(Ordering::Relaxed),
             scheduled: c.scheduled.load(Ordering::Relaxed),
             warm_up: c.warm_up.load(Ordering::Relaxed),
+            overdue: c.overdue.load(Ordering::Relaxed),
+            background_starts: c.background_starts.load(Ordering::Relaxed),
             keys: shared.keys.load().len(),
-            last_success: shared.lock_state().last_success,
-        }
-    }
-
-    /// Starts the periodic refresh, once, if a tokio runtime is at hand. The task holds only a
-    /// weak reference: it ends when the validator is dropped.
-    pub(crate) fn ensure_background_refresh(&self) {
-        let shared = &self.shared;
-        if matches!(shared.origin, Origin::Static) || shared.background.load(Ordering::Relaxed) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if !shared.background.swap(true, Ordering::AcqRel) {
-            let rescheduled = Arc::clone(&shared.rescheduled);
-            runtime.spawn(background_refresh(Arc::downgrade(shared), rescheduled));
+            last_success,
+            next_refresh: (!matches!(shared.origin, Origin::Static)).then_some(next_refresh),
         }
     }
 
@@ -224,11 +250,21 @@ impl KeySource {
     /// request-driven reasons, the cooldown has not passed. Returns the result of the fetch this
     /// call made or joined, or `None` if there was none.
     pub(crate) async fn refresh(&self, reason: RefreshReason) -> Option<Result<(), JwksError>> {
+        let seen = self.shared.completed.load(Ordering::Acquire);
+        self.refresh_unless_done_since(reason, seen).await
+    }
+
+    /// [`refresh`](Self::refresh), where a fetch completed since the count `seen` of completed
+    /// attempts counts as done.
+    async fn refresh_unless_done_since(
+        &self,
+        reason: RefreshReason,
+        seen: u64,
+    ) -> Option<Result<(), JwksError>> {
         let shared = &self.shared;
         if matches!(shared.origin, Origin::Static) {
             return None;
         }
-        let seen = shared.completed.load(Ordering::Acquire);
         // The holder's fetch is bounded by the fetch timeout, so this wait is too.
         let wait = shared.policy.fetch_timeout + Duration::from_millis(250);
         let Ok(_gate) = tokio::time::timeout(wait, shared.gate.lock()).await else {
@@ -244,10 +280,19 @@ impl KeySource {
             match reason {
                 RefreshReason::Initial => state.last_attempt,
                 RefreshReason::UnknownKid => state.last_unknown_kid_attempt,
-                RefreshReason::Scheduled | RefreshReason::WarmUp => None,
+                RefreshReason::Scheduled | RefreshReason::WarmUp | RefreshReason::Overdue => None,
             }
         };
-        if cooling_since.is_some_and(|at| at.elapsed() < shared.policy.unknown_kid_cooldown) {
+        let now = shared.clock.now();
+        if cooling_since.is_some_and(|at| {
+            now.duration_since(at)
+                .is_ok_and(|since| since < shared.policy.unknown_kid_cooldown)
+                // A clock set back before the last attempt: still cooling.
+                || now < at
+        }) {
+            return None;
+        }
+        if reason == RefreshReason::Overdue && !self.is_overdue(now) {
             return None;
         }
         Some(shared.fetch_and_swap(reason).await)
@@ -266,6 +311,7 @@ impl Shared {
             RefreshReason::UnknownKid => &self.counters.unknown_kid,
             RefreshReason::Scheduled => &self.counters.scheduled,
             RefreshReason::WarmUp => &self.counters.warm_up,
+            RefreshReason::Overdue => &self.counters.overdue,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -276,7 +322,7 @@ impl Shared {
             }),
         };
         let elapsed = started.elapsed();
-        let now = Instant::now();
+        let now = self.clock.now();
         let outcome = {
             let mut state = self.lock_state();
             state.last_attempt = Some(now);
@@ -293,7 +339,7 @@ impl Shared {
                         );
                     state.next_refresh = now + interval;
                     state.consecutive_failures = 0;
-                    state.last_success = Some(SystemTime::now());
+                    state.last_success = Some(now);
                     tracing::info!(
                         target: "scopegate::jwks",
                         issuer = %self.issuer, %url, status, keys = set.len(),
@@ -302,10 +348,12 @@ impl Shared {
                     );
                     metrics::gauge!("scopegate_jwks_keys", "issuer" => self.issuer.to_string())
                         .set(set.len() as f64);
-                    if let Ok(since_epoch) = SystemTime::now().duration_since(UNIX_EPOCH) {
+                    if let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) {
                         metrics::gauge!("scopegate_jwks_last_success_timestamp_seconds", "issuer" => self.issuer.to_string())
                             .set(since_epoch.as_secs_f64());
                     }
+                    // Unchanged keys keep their identity: the verified-token cache stays valid.
+                    let set = set.carry_over(&self.keys.load());
                     self.keys.store(Arc::new(set));
                     self.has_keys.store(true, Ordering::Release);
                     self.healthy.store(true, Ordering::Release);
@@ -336,6 +384,9 @@ impl Shared {
                 }
             }
         };
+        let overdue_at = self.lock_state().next_refresh + schedule::overdue_grace(&self.policy);
+        self.overdue_at
+            .store(unix_millis(overdue_at), Ordering::Relaxed);
         self.lock_state().last_result = Some(outcome.clone());
         self.rescheduled.notify_one();
         let result_label = if outcome.is_ok() { "ok" } else { "error" };
@@ -402,27 +453,5 @@ impl Shared {
         let half = full / 2;
         let jitter = rand::rng().random_range(0..=half.as_millis() as u64);
         half + Duration::from_millis(jitter)
-    }
-}
-
-async fn background_refresh(shared: Weak<Shared>, rescheduled: Arc<tokio::sync::Notify>) {
-    loop {
-        let due = match shared.upgrade() {
-            Some(shared) => shared.lock_state().next_refresh,
-            None => return,
-        };
-        // A fetch for another reason moves the schedule: wake up and read it again.
-        tokio::select! {
-            () = tokio::time::sleep_until(due.into()) => {}
-            () = rescheduled.notified() => continue,
-        }
-        let Some(strong) = shared.upgrade() else {
-            return;
-        };
-        if Instant::now() >= strong.lock_state().next_refresh {
-            KeySource { shared: strong }
-                .refresh(RefreshReason::Scheduled)
-                .await;
-        }
     }
 }

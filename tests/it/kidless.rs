@@ -80,9 +80,9 @@ async fn forged_kidless_tokens_cost_bounded_checks_and_no_more_fetches_than_the_
         .collect();
     let bound = MAX_KIDLESS_CANDIDATES as u64;
 
-    for i in 0..30 {
+    for token in &forged[..30] {
         assert_eq!(
-            validator.validate(&forged[i]).await.unwrap_err(),
+            validator.validate(token).await.unwrap_err(),
             AuthError::BadSignature
         );
     }
@@ -99,8 +99,8 @@ async fn forged_kidless_tokens_cost_bounded_checks_and_no_more_fetches_than_the_
 
     // The cooldown over, one more refetch is allowed, and no more.
     clock.advance(JwksPolicy::default().unknown_kid_cooldown);
-    for i in 30..40 {
-        assert!(validator.validate(&forged[i]).await.is_err());
+    for token in &forged[30..] {
+        assert!(validator.validate(token).await.is_err());
     }
     assert_eq!(issuer.jwks_requests(), 3);
     assert_eq!(counters.signature_checks(), 40 * bound);

@@ -725,24 +725,29 @@ fn decode_json(segment: &str) -> Result<Map<String, Value>, AuthError> {
     json::parse_object(&bytes).map_err(|_| AuthError::MalformedToken(TokenProblem::Json))
 }
 
-/// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, possibly fractional.
+/// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, possibly fractional, from 0 to
+/// 10^15. Integers and floats share the bounds: an integer `exp` of `i64::MAX` would otherwise be
+/// a token that never expires, and dates before 1970 are no date an access token can carry.
 fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, AuthError> {
-    // Far beyond any real date, far below where f64 loses whole seconds.
-    const LIMIT: f64 = 1e15;
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                return Ok(Some(i));
-            }
-            match n.as_f64() {
-                Some(f) if n.is_f64() && f.is_finite() && f.abs() < LIMIT => {
-                    Ok(Some(f.floor() as i64))
-                }
-                _ => Err(AuthError::InvalidClaim(name)),
-            }
-        }
-        Some(_) => Err(AuthError::InvalidClaim(name)),
+    // Far beyond any real date (31 million years), far below where f64 loses whole seconds.
+    const LIMIT: i64 = 1_000_000_000_000_000;
+    let Some(value) = claims.get(name) else {
+        return Ok(None);
+    };
+    let seconds = match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Some(i),
+            // u64 beyond i64, or a float: only a finite float in range gives a date.
+            None => n
+                .as_f64()
+                .filter(|f| n.is_f64() && (0.0..=LIMIT as f64).contains(f))
+                .map(|f| f.floor() as i64),
+        },
+        _ => None,
+    };
+    match seconds {
+        Some(s) if (0..=LIMIT).contains(&s) => Ok(Some(s)),
+        _ => Err(AuthError::InvalidClaim(name)),
     }
 }
 

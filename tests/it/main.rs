@@ -12,6 +12,7 @@ mod keyset;
 mod kidless;
 mod layer;
 mod management_interop;
+mod redirects;
 mod refresh_task;
 mod validator;
 mod verdicts;

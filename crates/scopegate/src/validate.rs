@@ -223,34 +223,17 @@ impl ValidatorBuilder {
             return Err(ConfigError::NoIssuers);
         }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let mut default_client = None;
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
         for config in self.issuers {
             if issuers.iter().any(|i| i.config.issuer == config.issuer) {
                 return Err(ConfigError::DuplicateIssuer(config.issuer.to_string()));
             }
-            let client = match &config.http_client {
-                Some(client) => client.clone(),
-                None => match &default_client {
-                    Some(client) => Clone::clone(client),
-                    None => {
-                        // No idle connections: a pooled one belongs to the runtime that opened
-                        // it, and one left on a runtime that is no longer driven would hang the
-                        // next fetch from another. A fetch a minute gains nothing from a pool.
-                        let client = reqwest::Client::builder()
-                            .pool_max_idle_per_host(0)
-                            .build()
-                            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
-                        default_client = Some(client.clone());
-                        client
-                    }
-                },
-            };
             let fetcher = crate::jwks::fetcher(
-                client,
+                config.http_client.clone(),
                 config.jwks_policy.max_body_bytes,
                 config.allow_insecure_http,
-            );
+            )
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
             let keys = KeySource::new(
                 Arc::clone(&config.issuer),
                 config.jwks.clone(),

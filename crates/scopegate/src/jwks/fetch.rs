@@ -7,9 +7,45 @@ use http::header::{ACCEPT, CACHE_CONTROL, USER_AGENT};
 use serde_json::Value;
 use url::Url;
 
-use super::{JwksError, is_secure_url};
+use super::{JwksError, may_fetch};
 
 const USER_AGENT_VALUE: &str = concat!("scopegate/", env!("CARGO_PKG_VERSION"));
+
+/// Most redirects followed for one JWKS or discovery fetch. Issuers rarely redirect at all; a
+/// few hops allow a moved document without letting a chain wander.
+pub const MAX_REDIRECTS: usize = 3;
+
+/// The redirect policy of scopegate's own HTTP client: at most [`MAX_REDIRECTS`] hops, each to a
+/// URL the https-only rule allows (https, or http to a loopback host; any http when
+/// `allow_insecure_http`), with no username or password in it.
+///
+/// With your own client ([`AuthConfigBuilder::http_client`](crate::AuthConfigBuilder::http_client)),
+/// scopegate can only check where a response finally came from; give your client this policy so
+/// that no hop in between leaves the rule either:
+///
+/// ```
+/// let client = reqwest::Client::builder()
+///     .redirect(scopegate::jwks::redirect_policy(false))
+///     .build()?;
+/// # Ok::<(), reqwest::Error>(())
+/// ```
+pub fn redirect_policy(allow_insecure_http: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(RedirectRefused(format!("more than {MAX_REDIRECTS} redirects")))
+        } else if !may_fetch(attempt.url(), allow_insecure_http) {
+            let reason = format!("redirect to {} breaks the https-only rule", attempt.url());
+            attempt.error(RedirectRefused(reason))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Why [`redirect_policy`] stopped a redirect; surfaces as [`JwksError::Redirect`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct RedirectRefused(String);
 
 /// A fetched body and the freshness the server gave it.
 #[derive(Debug)]
@@ -42,12 +78,18 @@ impl Fetcher {
 
     /// GETs `url`, reading at most `max_body_bytes`. Callers bound the time.
     pub(crate) async fn get(&self, url: &Url, accept: &'static str) -> Result<Fetched, JwksError> {
-        if !self.allow_insecure_http && !is_secure_url(url) {
+        if !may_fetch(url, self.allow_insecure_http) {
             return Err(JwksError::InsecureUrl(url.to_string()));
         }
-        let transport = |e: reqwest::Error| JwksError::Transport {
-            url: url.to_string(),
-            message: error_chain(&e),
+        let transport = |e: reqwest::Error| match redirect_refusal(&e) {
+            Some(reason) => JwksError::Redirect {
+                url: url.to_string(),
+                reason,
+            },
+            None => JwksError::Transport {
+                url: url.to_string(),
+                message: error_chain(&e),
+            },
         };
         let mut response = self
             .client
@@ -57,6 +99,14 @@ impl Fetcher {
             .send()
             .await
             .map_err(transport)?;
+        // A client of the user's follows its own redirect policy: where the body finally came
+        // from must still meet the rule, or a hop to plain http could hand us forged keys.
+        if !may_fetch(response.url(), self.allow_insecure_http) {
+            return Err(JwksError::Redirect {
+                url: url.to_string(),
+                reason: format!("it ended at {}, which breaks the https-only rule", response.url()),
+            });
+        }
         let status = response.status();
         if !status.is_success() {
             return Err(JwksError::Status {
@@ -112,7 +162,13 @@ impl Fetcher {
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or(JwksError::Discovery("no jwks_uri"))?;
-        Url::parse(jwks_uri).map_err(|_| JwksError::Discovery("jwks_uri is not a URL"))
+        let jwks_uri =
+            Url::parse(jwks_uri).map_err(|_| JwksError::Discovery("jwks_uri is not a URL"))?;
+        // Said here without echoing the URL, whose password would reach logs and errors.
+        if !jwks_uri.username().is_empty() || jwks_uri.password().is_some() {
+            return Err(JwksError::Discovery("jwks_uri carries a username or password"));
+        }
+        Ok(jwks_uri)
     }
 }
 
@@ -146,6 +202,18 @@ fn parse_max_age(value: &str) -> Option<Duration> {
         }
     }
     max_age
+}
+
+/// The reason [`redirect_policy`] gave, if it is what stopped the request.
+fn redirect_refusal(error: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<RedirectRefused>() {
+            return Some(refused.0.clone());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// The error and its sources on one line: reqwest's top-level message alone rarely says why.

@@ -14,13 +14,30 @@ pub use set::{DEFAULT_MAX_KEYS, KeySet};
 pub use source::JwksStats;
 pub(crate) use source::{KeySource, RefreshReason};
 
-/// The HTTP side of a key source: one per issuer, built from the user's (or a default) client.
+pub use fetch::{MAX_REDIRECTS, redirect_policy};
+
+/// The HTTP side of a key source: one per issuer, built from the user's client, or else a
+/// default client whose redirects follow [`redirect_policy`].
 pub(crate) fn fetcher(
-    client: reqwest::Client,
+    client: Option<reqwest::Client>,
     max_body_bytes: usize,
     allow_insecure_http: bool,
-) -> fetch::Fetcher {
-    fetch::Fetcher::new(client, max_body_bytes, allow_insecure_http)
+) -> Result<fetch::Fetcher, reqwest::Error> {
+    let client = match client {
+        Some(client) => client,
+        // No idle connections: a pooled one belongs to the runtime that opened it, and one left
+        // on a runtime that is no longer driven would hang the next fetch from another. A fetch
+        // a minute gains nothing from a pool.
+        None => reqwest::Client::builder()
+            .redirect(redirect_policy(allow_insecure_http))
+            .pool_max_idle_per_host(0)
+            .build()?,
+    };
+    Ok(fetch::Fetcher::new(
+        client,
+        max_body_bytes,
+        allow_insecure_http,
+    ))
 }
 
 /// Where the issuer's keys come from.
@@ -210,6 +227,23 @@ pub enum JwksError {
     /// A URL is not https (plain http is allowed for loopback hosts only).
     #[error("refusing insecure URL {0}: use https")]
     InsecureUrl(String),
+    /// A redirect broke the rule every hop is held to (https, no credentials in the URL), or
+    /// there were more than [`MAX_REDIRECTS`]; with your own client, the response's final URL
+    /// broke it.
+    #[error("refusing redirect of {url}: {reason}")]
+    Redirect {
+        /// The URL fetched.
+        url: String,
+        /// Where it led and why that is refused.
+        reason: String,
+    },
+}
+
+/// Whether a fetch may go to `url`, on the first hop and every redirect: https (or http when
+/// insecure http is allowed, or to a loopback host), and no username or password, which would
+/// end up in logs and error messages.
+pub(crate) fn may_fetch(url: &url::Url, allow_insecure_http: bool) -> bool {
+    (allow_insecure_http || is_secure_url(url)) && url.username().is_empty() && url.password().is_none()
 }
 
 /// Whether `url` may be fetched: https, or http to a loopback host (local development).

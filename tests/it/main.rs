@@ -14,5 +14,6 @@ mod layer;
 mod management_interop;
 mod redirects;
 mod refresh_task;
+mod secrets;
 mod validator;
 mod verdicts;

@@ -11,6 +11,7 @@
 //! | scopes | `scope`, then `scp` | RFC 9068, plus Entra ID / Okta |
 //! | JWKS URLs | https (http only to loopback) | keys fetched in clear text could be swapped |
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +100,11 @@ pub enum ConfigError {
     /// A validator with no issuer.
     #[error("a validator needs at least one issuer")]
     NoIssuers,
+    /// The issuer or JWKS URL carries a username or password. It would be printed wherever the
+    /// URL is (`Debug`, logs, errors); give credentials through your own
+    /// [`http_client`](AuthConfigBuilder::http_client) instead. The URL is not repeated here.
+    #[error("the {0} must not carry a username or password")]
+    CredentialsInUrl(&'static str),
     /// A limit of zero or an inverted range in the JWKS policy.
     #[error("invalid JWKS policy: {0}")]
     InvalidPolicy(&'static str),
@@ -109,7 +115,9 @@ pub enum ConfigError {
 }
 
 /// What tokens of one issuer must satisfy, and where its keys come from.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output never shows the symmetric secret, only whether there is one.
+#[derive(Clone)]
 pub struct AuthConfig {
     pub(crate) issuer: Arc<str>,
     pub(crate) audiences: Vec<AudienceMatcher>,
@@ -177,8 +185,9 @@ impl AuthConfig {
     }
 }
 
-/// Builds an [`AuthConfig`]; see the [module docs](self) for the defaults.
-#[derive(Debug, Clone)]
+/// Builds an [`AuthConfig`]; see the [module docs](self) for the defaults. Its `Debug` output
+/// never shows the symmetric secret.
+#[derive(Clone)]
 #[must_use]
 pub struct AuthConfigBuilder {
     issuer: String,
@@ -300,9 +309,16 @@ impl AuthConfigBuilder {
         }
         check_policy(&self.jwks_policy)?;
         let secure = |url: &Url| self.allow_insecure_http || is_secure_url(url);
+        let has_credentials = |url: &Url| !url.username().is_empty() || url.password().is_some();
+        if Url::parse(&self.issuer).is_ok_and(|url| has_credentials(&url)) {
+            return Err(ConfigError::CredentialsInUrl("issuer"));
+        }
         let jwks = match self.jwks_uri {
             Some(uri) => {
                 let url = Url::parse(&uri).map_err(|_| ConfigError::InvalidJwksUrl(uri.clone()))?;
+                if has_credentials(&url) {
+                    return Err(ConfigError::CredentialsInUrl("JWKS URL"));
+                }
                 if !secure(&url) {
                     return Err(ConfigError::InsecureJwksUrl(uri));
                 }
@@ -340,6 +356,81 @@ impl AuthConfigBuilder {
             jwks_policy: self.jwks_policy,
             allow_insecure_http: self.allow_insecure_http,
         })
+    }
+}
+
+/// Stands in for a secret in `Debug` output: says that one is set, and nothing of it.
+struct Redacted<'a, T>(&'a Option<T>);
+
+impl<T> fmt::Debug for Redacted<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(<redacted>)" } else { "None" })
+    }
+}
+
+/// Names the kind of client only: a client's own `Debug` may show proxy URLs and their
+/// credentials.
+struct ClientKind<'a>(&'a Option<reqwest::Client>);
+
+impl fmt::Debug for ClientKind<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "custom" } else { "default" })
+    }
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("logto_organizations", &self.logto_organizations)
+            .field("jwks", &self.jwks)
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.leeway)
+            .field("token_type", &self.token_type)
+            .field("scope_sources", &self.scope_sources)
+            .field("symmetric_secret", &Redacted(&self.symmetric_secret))
+            .field("http_client", &ClientKind(&self.http_client))
+            .field("jwks_policy", &self.jwks_policy)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AuthConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The issuer and JWKS URL are not checked yet: a password in them is refused by
+        // `build`, and must not be shown before.
+        f.debug_struct("AuthConfigBuilder")
+            .field("issuer", &redact_url(&self.issuer))
+            .field("audiences", &self.audiences)
+            .field("logto_organizations", &self.logto_organizations)
+            .field("jwks", &self.jwks)
+            .field("jwks_uri", &self.jwks_uri.as_deref().map(redact_url))
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.leeway)
+            .field("token_type", &self.token_type)
+            .field("scope_sources", &self.scope_sources)
+            .field("symmetric_secret", &Redacted(&self.symmetric_secret))
+            .field("http_client", &ClientKind(&self.http_client))
+            .field("jwks_policy", &self.jwks_policy)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+/// `text` with any username and password of a URL replaced.
+fn redact_url(text: &str) -> std::borrow::Cow<'_, str> {
+    match Url::parse(text) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("redacted");
+            let _ = url.set_password(None);
+            url.to_string().into()
+        }
+        Ok(_) => text.into(),
+        // Not a URL, or one that does not parse: show it only if it cannot hide userinfo.
+        Err(_) if !text.contains('@') => text.into(),
+        Err(_) => "<redacted>".into(),
     }
 }
 

@@ -4,6 +4,7 @@
 mod architecture;
 mod attacks;
 mod cache;
+mod cross_site;
 mod interop;
 mod issuers;
 mod jwks_lifecycle;

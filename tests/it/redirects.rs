@@ -51,7 +51,10 @@ async fn redirector() -> (SocketAddr, Arc<Redirector>) {
 /// A client of the user's, with reqwest's default redirect policy (up to 10 hops, anywhere),
 /// that resolves `name` to `addr`.
 fn users_client(name: &str, addr: SocketAddr) -> reqwest::Client {
-    reqwest::Client::builder().resolve(name, addr).build().unwrap()
+    reqwest::Client::builder()
+        .resolve(name, addr)
+        .build()
+        .unwrap()
 }
 
 /// A token for `trusted`'s issuer, signed by the attacker's key.
@@ -113,7 +116,12 @@ async fn with_the_redirect_policy_the_plain_http_hop_is_never_made() {
         .build()
         .unwrap();
     let validator = Validator::new(config).unwrap();
-    assert!(validator.validate(&forged(&attacker, trusted.issuer())).await.is_err());
+    assert!(
+        validator
+            .validate(&forged(&attacker, trusted.issuer()))
+            .await
+            .is_err()
+    );
     let error = validator.warm_up().await.unwrap_err();
     assert!(matches!(error, JwksError::Redirect { .. }), "{error:?}");
     assert_eq!(attacker.jwks_requests(), 0);
@@ -143,7 +151,12 @@ async fn a_discovery_redirect_to_plain_http_elsewhere_is_refused() {
         .build()
         .unwrap();
     let validator = Validator::new(config).unwrap();
-    assert!(validator.validate(&forged(&attacker, &issuer)).await.is_err());
+    assert!(
+        validator
+            .validate(&forged(&attacker, &issuer))
+            .await
+            .is_err()
+    );
     let error = validator.warm_up().await.unwrap_err();
     assert!(matches!(error, JwksError::Redirect { .. }), "{error:?}");
     assert_eq!(attacker.jwks_requests(), 0);

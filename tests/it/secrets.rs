@@ -71,9 +71,15 @@ async fn debug_output_shows_no_secret() {
     ];
     let mut errors = Vec::new();
     for url_builder in url_builders {
-        assert_no_secret("AuthConfigBuilder with a password", &format!("{url_builder:?}"));
+        assert_no_secret(
+            "AuthConfigBuilder with a password",
+            &format!("{url_builder:?}"),
+        );
         let error = url_builder.build().unwrap_err();
-        assert!(matches!(error, ConfigError::CredentialsInUrl(_)), "{error:?}");
+        assert!(
+            matches!(error, ConfigError::CredentialsInUrl(_)),
+            "{error:?}"
+        );
         errors.push(error);
     }
 
@@ -84,11 +90,17 @@ async fn debug_output_shows_no_secret() {
         ("ValidatorBuilder", builder_text),
         ("Validator", format!("{validator:?}")),
         ("BearerAuthLayer", format!("{layer:?}")),
-        ("GuardLayer", format!("{:?}", require_scopes(["read:products"]))),
+        (
+            "GuardLayer",
+            format!("{:?}", require_scopes(["read:products"])),
+        ),
         ("JwksPolicy", format!("{:?}", JwksPolicy::default())),
         ("CacheConfig", format!("{:?}", CacheConfig::default())),
         ("KeySet", format!("{keys:?}")),
-        ("ErrorResponder", format!("{:?}", ErrorResponder::new().with_realm("shop"))),
+        (
+            "ErrorResponder",
+            format!("{:?}", ErrorResponder::new().with_realm("shop")),
+        ),
         ("AuthContext (HMAC)", format!("{context:?} {secret_key:?}")),
         ("ConfigError", format!("{errors:?} {}", errors[0])),
     ];
@@ -96,5 +108,9 @@ async fn debug_output_shows_no_secret() {
         assert_no_secret(what, text);
     }
     // The redaction says that a secret is set, so the output still tells configurations apart.
-    assert!(shown[1].1.contains("symmetric_secret: Some(<redacted>)"), "{}", shown[1].1);
+    assert!(
+        shown[1].1.contains("symmetric_secret: Some(<redacted>)"),
+        "{}",
+        shown[1].1
+    );
 }

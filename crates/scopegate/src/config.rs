@@ -364,7 +364,11 @@ struct Redacted<'a, T>(&'a Option<T>);
 
 impl<T> fmt::Debug for Redacted<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "Some(<redacted>)" } else { "None" })
+        f.write_str(if self.0.is_some() {
+            "Some(<redacted>)"
+        } else {
+            "None"
+        })
     }
 }
 
@@ -374,7 +378,11 @@ struct ClientKind<'a>(&'a Option<reqwest::Client>);
 
 impl fmt::Debug for ClientKind<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "custom" } else { "default" })
+        f.write_str(if self.0.is_some() {
+            "custom"
+        } else {
+            "default"
+        })
     }
 }
 
@@ -383,7 +391,7 @@ impl fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
-            .field("logto_organizations", &self.logto_organizations)
+            .field("organization_sources", &self.organization_sources)
             .field("jwks", &self.jwks)
             .field("algorithms", &self.algorithms)
             .field("leeway", &self.leeway)
@@ -404,7 +412,7 @@ impl fmt::Debug for AuthConfigBuilder {
         f.debug_struct("AuthConfigBuilder")
             .field("issuer", &redact_url(&self.issuer))
             .field("audiences", &self.audiences)
-            .field("logto_organizations", &self.logto_organizations)
+            .field("organization_sources", &self.organization_sources)
             .field("jwks", &self.jwks)
             .field("jwks_uri", &self.jwks_uri.as_deref().map(redact_url))
             .field("algorithms", &self.algorithms)

@@ -7,6 +7,7 @@
 //! | [`InvalidRequest`](AuthError::InvalidRequest) | 400 | `error="invalid_request"` |
 //! | token problems (malformed, expired, forged, unknown key, wrong issuer/audience, …) | 401 | `error="invalid_token"` |
 //! | [`InsufficientScope`](AuthError::InsufficientScope) | 403 | `error="insufficient_scope", scope="…"` |
+//! | [`CrossSiteRequest`](AuthError::CrossSiteRequest) | 403 | `error="invalid_request"` |
 //! | [`KeysUnavailable`](AuthError::KeysUnavailable), [`Overloaded`](AuthError::Overloaded) | 503 + `Retry-After` | none |
 //!
 //! Descriptions are fixed, short texts: they never echo any part of the token.
@@ -96,6 +97,12 @@ pub enum AuthError {
     /// The token's organization is not the one the request addresses (Logto organizations).
     #[error("token is not for this organization")]
     WrongOrganization,
+    /// A token from a cookie on an unsafe method (`POST`, `PUT`, `PATCH`, `DELETE`, …) of a
+    /// cross-site request: the browser attached the cookie, whoever wrote the page. Answered 403
+    /// `invalid_request` (the credentials were sent in a way this request may not use); see
+    /// [`BearerAuthLayer::allowed_origin`](crate::BearerAuthLayer::allowed_origin).
+    #[error("a token from a cookie is not accepted on a cross-site request")]
+    CrossSiteRequest,
     /// An extractor or guard ran on a route that no [`BearerAuthLayer`](crate::BearerAuthLayer)
     /// covers: a configuration mistake, answered as if no token had been sent (fail closed).
     #[error("no authorization layer covers this route")]
@@ -150,7 +157,7 @@ pub enum TokenProblem {
 /// The RFC 6750 §3.1 error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
-    /// `invalid_request`: 400.
+    /// `invalid_request`: 400 (403 for [`AuthError::CrossSiteRequest`]).
     InvalidRequest,
     /// `invalid_token`: 401.
     InvalidToken,
@@ -175,9 +182,9 @@ impl AuthError {
         match self {
             AuthError::MissingToken | AuthError::NotConfigured => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
-                StatusCode::FORBIDDEN
-            }
+            AuthError::InsufficientScope { .. }
+            | AuthError::WrongOrganization
+            | AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AuthError::KeysUnavailable { .. } | AuthError::Overloaded { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -193,7 +200,9 @@ impl AuthError {
             | AuthError::NotConfigured
             | AuthError::KeysUnavailable { .. }
             | AuthError::Overloaded { .. } => None,
-            AuthError::InvalidRequest(_) => Some(ErrorCode::InvalidRequest),
+            AuthError::InvalidRequest(_) | AuthError::CrossSiteRequest => {
+                Some(ErrorCode::InvalidRequest)
+            }
             AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
                 Some(ErrorCode::InsufficientScope)
             }
@@ -235,6 +244,7 @@ impl AuthError {
             AuthError::WrongOrganization => Reason::WrongOrganization,
             AuthError::NotConfigured => Reason::NotConfigured,
             AuthError::Overloaded { .. } => Reason::Overloaded,
+            AuthError::CrossSiteRequest => Reason::CrossSiteRequest,
         }
     }
 }

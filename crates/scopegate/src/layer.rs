@@ -17,9 +17,10 @@ use tower_service::Service;
 
 use crate::body::AuthBody;
 use crate::claims::AuthContext;
+use crate::cross_site::CrossSitePolicy;
 use crate::error::{AuthError, ErrorResponder, Refusal};
 use crate::telemetry::PendingVerdict;
-use crate::token::{TokenLocation, find_token};
+use crate::token::{TokenLocation, locate_token};
 use crate::validate::Validator;
 use crate::verify_pool::peer_address;
 
@@ -66,6 +67,7 @@ struct Settings {
     responder: Arc<ErrorResponder>,
     allow_anonymous: bool,
     locations: Vec<TokenLocation>,
+    cross_site: CrossSitePolicy,
 }
 
 impl fmt::Debug for BearerAuthLayer {
@@ -75,6 +77,7 @@ impl fmt::Debug for BearerAuthLayer {
             .field("responder", &self.settings.responder)
             .field("allow_anonymous", &self.settings.allow_anonymous)
             .field("locations", &self.settings.locations)
+            .field("cross_site", &self.settings.cross_site)
             .finish()
     }
 }
@@ -88,6 +91,7 @@ impl BearerAuthLayer {
                 responder: Arc::new(ErrorResponder::new()),
                 allow_anonymous: false,
                 locations: Vec::new(),
+                cross_site: CrossSitePolicy::default(),
             }),
         }
     }
@@ -128,9 +132,41 @@ impl BearerAuthLayer {
 
     /// Also looks for the token in `location` (a cookie or a custom header). A request with
     /// tokens in two places is refused with `invalid_request`.
+    ///
+    /// A token from a cookie is refused on unsafe methods (`POST`, `PUT`, `PATCH`, `DELETE`, …)
+    /// of cross-site requests (403 `invalid_request`), judged from `Sec-Fetch-Site` and `Origin`:
+    /// the browser attaches the cookie whoever wrote the page. Name the sites of your own front
+    /// ends with [`allowed_origin`](Self::allowed_origin). Set the cookie `SameSite=Strict` (or
+    /// `Lax`), `Secure` and `HttpOnly` as well.
     #[must_use]
     pub fn token_location(mut self, location: TokenLocation) -> Self {
         self.settings().locations.push(location);
+        self
+    }
+
+    /// Trusts cross-site requests from `origin` (`scheme://host[:port]`, e.g.
+    /// `https://shop.example.com`) to carry a cookie-borne token on unsafe methods.
+    ///
+    /// ```
+    /// use scopegate::token::TokenLocation;
+    /// # fn demo(validator: scopegate::Validator) {
+    /// let layer = scopegate::BearerAuthLayer::new(validator)
+    ///     .token_location(TokenLocation::Cookie("access_token".into()))
+    ///     .allowed_origin("https://shop.example.com");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn allowed_origin(mut self, origin: impl AsRef<str>) -> Self {
+        self.settings().cross_site.allow_origin(origin.as_ref());
+        self
+    }
+
+    /// Turns the cross-site check of cookie-borne tokens off: any site can then make a visitor's
+    /// browser send unsafe requests with the visitor's token. Only for cookies that are
+    /// `SameSite=Strict`, or behind your own CSRF defence.
+    #[must_use]
+    pub fn allow_cross_site_cookie_tokens(mut self) -> Self {
+        self.settings().cross_site.allow_all();
         self
     }
 
@@ -202,8 +238,19 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let settings = &self.settings;
-        let token = match find_token(request.headers(), &settings.locations) {
-            Ok(token) => token,
+        let token = match locate_token(request.headers(), &settings.locations) {
+            Ok((token, Some(TokenLocation::Cookie(_)))) => {
+                let checked =
+                    settings
+                        .cross_site
+                        .check(request.method(), request.uri(), request.headers());
+                if let Err(error) = checked {
+                    self.validator.record_rejection(&error, None);
+                    return ResponseFuture::refused(&settings.responder, &error);
+                }
+                token
+            }
+            Ok((token, _)) => token,
             Err(AuthError::MissingToken) if settings.allow_anonymous => {
                 request
                     .extensions_mut()

@@ -64,6 +64,7 @@ mod body;
 pub mod claims;
 pub mod clock;
 pub mod config;
+mod cross_site;
 pub mod error;
 #[cfg(feature = "axum")]
 pub mod extract;

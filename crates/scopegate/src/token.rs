@@ -97,8 +97,17 @@ pub fn find_token<'h>(
     headers: &'h HeaderMap,
     extra: &[TokenLocation],
 ) -> Result<&'h str, AuthError> {
+    locate_token(headers, extra).map(|(token, _)| token)
+}
+
+/// [`find_token`], also saying which extra location held the token (`None`: the `Authorization`
+/// header).
+pub(crate) fn locate_token<'h, 'l>(
+    headers: &'h HeaderMap,
+    extra: &'l [TokenLocation],
+) -> Result<(&'h str, Option<&'l TokenLocation>), AuthError> {
     let mut found = match bearer_token(headers) {
-        Ok(token) => Some(token),
+        Ok(token) => Some((token, None)),
         Err(AuthError::MissingToken) => None,
         Err(other) => return Err(other),
     };
@@ -111,7 +120,7 @@ pub fn find_token<'h>(
             if found.is_some() {
                 return Err(AuthError::InvalidRequest(RequestProblem::SeveralPlaces));
             }
-            found = Some(token);
+            found = Some((token, Some(location)));
         }
     }
     found.ok_or(AuthError::MissingToken)

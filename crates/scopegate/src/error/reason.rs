@@ -49,11 +49,13 @@ pub enum Reason {
     NotConfigured,
     /// `overloaded`
     Overloaded,
+    /// `cross_site_request`
+    CrossSiteRequest,
 }
 
 impl Reason {
     /// Every reason, in declaration order (`Reason::ALL[r as usize] == r`).
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 22] = [
         Reason::MissingToken,
         Reason::InvalidRequest,
         Reason::TokenTooLong,
@@ -75,6 +77,7 @@ impl Reason {
         Reason::WrongOrganization,
         Reason::NotConfigured,
         Reason::Overloaded,
+        Reason::CrossSiteRequest,
     ];
 
     /// The label value, e.g. `insufficient_scope`.
@@ -101,6 +104,7 @@ impl Reason {
             Reason::WrongOrganization => "wrong_organization",
             Reason::NotConfigured => "not_configured",
             Reason::Overloaded => "overloaded",
+            Reason::CrossSiteRequest => "cross_site_request",
         }
     }
 }

@@ -32,7 +32,9 @@ pub const MAX_REDIRECTS: usize = 3;
 pub fn redirect_policy(allow_insecure_http: bool) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
-            attempt.error(RedirectRefused(format!("more than {MAX_REDIRECTS} redirects")))
+            attempt.error(RedirectRefused(format!(
+                "more than {MAX_REDIRECTS} redirects"
+            )))
         } else if !may_fetch(attempt.url(), allow_insecure_http) {
             let reason = format!("redirect to {} breaks the https-only rule", attempt.url());
             attempt.error(RedirectRefused(reason))
@@ -104,7 +106,10 @@ impl Fetcher {
         if !may_fetch(response.url(), self.allow_insecure_http) {
             return Err(JwksError::Redirect {
                 url: url.to_string(),
-                reason: format!("it ended at {}, which breaks the https-only rule", response.url()),
+                reason: format!(
+                    "it ended at {}, which breaks the https-only rule",
+                    response.url()
+                ),
             });
         }
         let status = response.status();
@@ -166,7 +171,9 @@ impl Fetcher {
             Url::parse(jwks_uri).map_err(|_| JwksError::Discovery("jwks_uri is not a URL"))?;
         // Said here without echoing the URL, whose password would reach logs and errors.
         if !jwks_uri.username().is_empty() || jwks_uri.password().is_some() {
-            return Err(JwksError::Discovery("jwks_uri carries a username or password"));
+            return Err(JwksError::Discovery(
+                "jwks_uri carries a username or password",
+            ));
         }
         Ok(jwks_uri)
     }

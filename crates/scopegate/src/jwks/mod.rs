@@ -243,7 +243,9 @@ pub enum JwksError {
 /// insecure http is allowed, or to a loopback host), and no username or password, which would
 /// end up in logs and error messages.
 pub(crate) fn may_fetch(url: &url::Url, allow_insecure_http: bool) -> bool {
-    (allow_insecure_http || is_secure_url(url)) && url.username().is_empty() && url.password().is_none()
+    (allow_insecure_http || is_secure_url(url))
+        && url.username().is_empty()
+        && url.password().is_none()
 }
 
 /// Whether `url` may be fetched: https, or http to a loopback host (local development).

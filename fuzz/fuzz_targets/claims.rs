@@ -276,7 +276,9 @@ fn model(
     }
     let typ_ok = match typ {
         None => true,
-        Some(t) => ["at+jwt", "application/at+jwt", "jwt"].contains(&t.to_ascii_lowercase().as_str()),
+        Some(t) => {
+            ["at+jwt", "application/at+jwt", "jwt"].contains(&t.to_ascii_lowercase().as_str())
+        }
     };
     if !typ_ok {
         return Err(AuthError::WrongTokenType);
@@ -391,7 +393,12 @@ fuzz_target!(|case: Case| {
     let actual = harness
         .runtime
         .block_on(harness.validator.validate(&token))
-        .map(|auth| auth.scopes().iter().map(|s| s.as_str().to_owned()).collect());
+        .map(|auth| {
+            auth.scopes()
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect()
+        });
     // The validator read the clock between `before` and `after`: either answer is right.
     let after = unix_now();
     let expected = [before, after].map(|now| model(&header, &claims, signed_right, now));

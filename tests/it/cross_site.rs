@@ -49,7 +49,10 @@ async fn cookie_tokens_on_unsafe_cross_site_requests_are_refused() {
     };
     // The default: no origin is trusted.
     let url = api(cookie_layer()).await;
-    let evil = [("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")];
+    let evil = [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ];
     for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
         let reply = call(&url, method.clone(), Some(&token), &evil).await;
         assert_eq!(reply.status, 403, "{method}: {}", reply.text);
@@ -62,21 +65,40 @@ async fn cookie_tokens_on_unsafe_cross_site_requests_are_refused() {
         );
     }
     // Older browsers send no Fetch Metadata; `Origin` alone decides.
-    let host = url.trim_start_matches("http://").trim_end_matches("/products").to_owned();
+    let host = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/products")
+        .to_owned();
     for origin in ["https://evil.example", "null"] {
         let reply = call(&url, Method::POST, Some(&token), &[("origin", origin)]).await;
         assert_eq!(reply.status, 403, "Origin: {origin}");
     }
-    let same_site = [("sec-fetch-site", "same-site"), ("origin", "https://sub.shop.example")];
-    assert_eq!(call(&url, Method::POST, Some(&token), &same_site).await.status, 403);
+    let same_site = [
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://sub.shop.example"),
+    ];
+    assert_eq!(
+        call(&url, Method::POST, Some(&token), &same_site)
+            .await
+            .status,
+        403
+    );
 
     // What stays open: safe methods, same-origin requests, non-browser clients, and tokens
     // that a browser never attaches by itself.
     let own_origin = format!("http://{host}");
     for (method, headers, why) in [
         (Method::GET, &evil[..], "a safe method"),
-        (Method::POST, &[("sec-fetch-site", "same-origin")][..], "same origin"),
-        (Method::POST, &[("origin", own_origin.as_str())][..], "Origin naming the host"),
+        (
+            Method::POST,
+            &[("sec-fetch-site", "same-origin")][..],
+            "same origin",
+        ),
+        (
+            Method::POST,
+            &[("origin", own_origin.as_str())][..],
+            "Origin naming the host",
+        ),
         (Method::DELETE, &[][..], "no browser headers"),
     ] {
         let reply = call(&url, method, Some(&token), headers).await;
@@ -91,10 +113,19 @@ async fn cookie_tokens_on_unsafe_cross_site_requests_are_refused() {
     // An allowed origin may send them; others still may not.
     let url = api(cookie_layer().allowed_origin(SHOP)).await;
     let shop = [("sec-fetch-site", "cross-site"), ("origin", SHOP)];
-    assert_eq!(call(&url, Method::POST, Some(&token), &shop).await.status, 200);
-    assert_eq!(call(&url, Method::POST, Some(&token), &evil).await.status, 403);
+    assert_eq!(
+        call(&url, Method::POST, Some(&token), &shop).await.status,
+        200
+    );
+    assert_eq!(
+        call(&url, Method::POST, Some(&token), &evil).await.status,
+        403
+    );
 
     // The explicit opt-out.
     let url = api(cookie_layer().allow_cross_site_cookie_tokens()).await;
-    assert_eq!(call(&url, Method::POST, Some(&token), &evil).await.status, 200);
+    assert_eq!(
+        call(&url, Method::POST, Some(&token), &evil).await.status,
+        200
+    );
 }

@@ -68,13 +68,29 @@ pub enum ConfigError {
     #[error("the issuer must not be empty")]
     EmptyIssuer,
     /// Discovery needs the issuer to be an https URL (http for loopback only).
-    #[error("issuer {0:?} is not an https URL, so its keys cannot be discovered; set a JWKS URL")]
+    #[error(
+        "issuer {0:?} is plain http on a host that is not loopback, so its keys would be fetched \
+         in clear text: use https, or on a closed test network call \
+         AuthConfigBuilder::allow_insecure_http() (anyone on the path could then swap the keys)"
+    )]
     IssuerNotDiscoverable(String),
+    /// The issuer has no `https://` (or `http://`) scheme, so its keys cannot be discovered.
+    #[error(
+        "issuer {0:?} is missing a scheme: write it as a URL, e.g. \"https://{0}\" (or set a \
+         JWKS URL if it is not one)"
+    )]
+    IssuerMissingScheme(String),
+    /// The issuer is not a URL, so its keys cannot be discovered.
+    #[error("issuer {0:?} is not an http(s) URL, so its keys cannot be discovered; set a JWKS URL")]
+    IssuerNotAUrl(String),
     /// No audience, or an empty one.
     #[error("at least one non-empty audience is required")]
     NoAudience,
     /// A JWKS URL is not https (plain http is allowed for loopback hosts only).
-    #[error("JWKS URL {0} must be https")]
+    #[error(
+        "JWKS URL {0} must be https (or, on a closed test network only, call \
+         AuthConfigBuilder::allow_insecure_http())"
+    )]
     InsecureJwksUrl(String),
     /// A JWKS URL does not parse.
     #[error("JWKS URL {0:?} is not a URL")]
@@ -327,10 +343,7 @@ impl AuthConfigBuilder {
             None => self.jwks,
         };
         if matches!(jwks, JwksSource::Discovery) {
-            match Url::parse(&self.issuer) {
-                Ok(url) if secure(&url) => {}
-                _ => return Err(ConfigError::IssuerNotDiscoverable(self.issuer)),
-            }
+            check_discoverable(&self.issuer, secure)?;
         }
         let hmac = self.algorithms.intersection(AlgorithmSet::HMAC);
         match &self.symmetric_secret {
@@ -442,6 +455,25 @@ fn redact_url(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Why an issuer cannot be discovered, in the words that point to the fix.
+fn check_discoverable(issuer: &str, secure: impl Fn(&Url) -> bool) -> Result<(), ConfigError> {
+    match Url::parse(issuer) {
+        Ok(url) if secure(&url) => Ok(()),
+        Ok(url) if url.scheme() == "http" => {
+            Err(ConfigError::IssuerNotDiscoverable(issuer.to_owned()))
+        }
+        // `tenant.logto.app/oidc` does not parse; `localhost:3001/oidc` parses with the scheme
+        // `localhost`: both are a host written without a scheme.
+        Err(url::ParseError::RelativeUrlWithoutBase) if !issuer.contains(char::is_whitespace) => {
+            Err(ConfigError::IssuerMissingScheme(issuer.to_owned()))
+        }
+        Ok(url) if url.cannot_be_a_base() => {
+            Err(ConfigError::IssuerMissingScheme(issuer.to_owned()))
+        }
+        _ => Err(ConfigError::IssuerNotAUrl(issuer.to_owned())),
+    }
+}
+
 fn check_policy(policy: &JwksPolicy) -> Result<(), ConfigError> {
     let problem = if policy.fetch_timeout.is_zero() {
         Some("fetch_timeout is zero")
@@ -528,6 +560,12 @@ mod tests {
             AuthConfig::builder("http://id.example.com", "a").build(),
             Err(ConfigError::IssuerNotDiscoverable(_))
         ));
+        for no_scheme in ["abc123.logto.app/oidc", "localhost:3001/oidc"] {
+            assert_eq!(
+                AuthConfig::builder(no_scheme, "a").build().unwrap_err(),
+                ConfigError::IssuerMissingScheme(no_scheme.into())
+            );
+        }
         assert!(
             AuthConfig::builder("not a url", "a")
                 .jwks_uri("https://id.example.com/jwks")

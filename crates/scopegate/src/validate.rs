@@ -19,6 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
+use crate::audience::AudienceMatcher;
 use crate::claims::{AuthContext, Claims, Scopes};
 use crate::clock::{Clock, SystemClock, unix_millis, unix_seconds};
 use crate::config::{AuthConfig, ConfigError};
@@ -564,6 +565,14 @@ impl Validator {
                 .and_then(Value::as_str)
                 .map(short)
         };
+        // A wrong audience is fixed by comparing the two lists: show both.
+        let (aud, accepted) = match (error, parsed) {
+            (AuthError::WrongAudience, Some(parsed)) => (
+                Some(token_audiences(&parsed.claims)),
+                self.accepted_audiences(claim("iss")),
+            ),
+            _ => (None, None),
+        };
         tracing::debug!(
             target: "scopegate::reject",
             reason = error.reason().as_str(),
@@ -571,6 +580,8 @@ impl Validator {
             kid = ?parsed.and_then(|p| p.kid.as_deref()).map(short),
             iss = ?claim("iss"),
             client_id = ?claim("client_id"),
+            aud = ?aud,
+            accepted = ?accepted,
             "rejected bearer token"
         );
     }
@@ -583,6 +594,26 @@ impl Validator {
             any |= issuer.keys.refresh_if_overdue().await;
         }
         any
+    }
+
+    /// The audiences the issuer `iss` accepts, as log text (each [`short`]).
+    fn accepted_audiences(&self, iss: Option<&str>) -> Option<Vec<&str>> {
+        let issuer = self
+            .inner
+            .issuers
+            .iter()
+            .find(|i| Some(&*i.config.issuer) == iss)?;
+        Some(
+            issuer
+                .config
+                .audiences
+                .iter()
+                .map(|matcher| match matcher {
+                    AudienceMatcher::Exact(value) | AudienceMatcher::Prefix(value) => short(value),
+                    AudienceMatcher::Function(_) => "<function>",
+                })
+                .collect(),
+        )
     }
 
     /// Fetches every issuer's keys now (discovery included), instead of on the first token.
@@ -755,6 +786,20 @@ fn claim_name(error: &AuthError) -> Option<&'static str> {
     match error {
         AuthError::MissingClaim(name) | AuthError::InvalidClaim(name) => Some(name),
         _ => None,
+    }
+}
+
+/// A token's `aud` values for a log line: at most 8, each [`short`] (a token could list many).
+fn token_audiences(claims: &Map<String, Value>) -> Vec<&str> {
+    match claims.get("aud") {
+        Some(Value::String(aud)) => vec![short(aud)],
+        Some(Value::Array(auds)) => auds
+            .iter()
+            .filter_map(Value::as_str)
+            .take(8)
+            .map(short)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

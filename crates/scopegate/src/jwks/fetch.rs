@@ -83,6 +83,7 @@ impl Fetcher {
         if !may_fetch(url, self.allow_insecure_http) {
             return Err(JwksError::InsecureUrl(url.to_string()));
         }
+        // The URL is in our message once; reqwest's own would repeat it.
         let transport = |e: reqwest::Error| match redirect_refusal(&e) {
             Some(reason) => JwksError::Redirect {
                 url: url.to_string(),
@@ -90,7 +91,7 @@ impl Fetcher {
             },
             None => JwksError::Transport {
                 url: url.to_string(),
-                message: error_chain(&e),
+                message: error_chain(&e.without_url()),
             },
         };
         let mut response = self
@@ -153,15 +154,28 @@ impl Fetcher {
         let fetched = match self.get(&oidc, "application/json").await {
             Ok(fetched) => fetched,
             Err(JwksError::Status { status: 404, .. }) => {
-                self.get(&rfc8414_url(&oidc)?, "application/json").await?
+                match self.get(&rfc8414_url(&oidc)?, "application/json").await {
+                    Err(JwksError::Status { status: 404, .. })
+                        if looks_like_logto_endpoint(&oidc) =>
+                    {
+                        return Err(JwksError::LogtoEndpointAsIssuer {
+                            endpoint: trimmed.to_owned(),
+                        });
+                    }
+                    other => other?,
+                }
             }
             Err(e) => return Err(e),
         };
         let doc: Value = serde_json::from_slice(&fetched.body).map_err(|_| JwksError::NotJson)?;
         // OIDC Discovery §4.3, RFC 8414 §3.3: the document must name the very issuer we expect,
         // or a lookalike could hand out its own keys.
-        if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
-            return Err(JwksError::Discovery("issuer in the document differs"));
+        let named = doc.get("issuer").and_then(Value::as_str);
+        if named != Some(issuer) {
+            return Err(JwksError::IssuerMismatch {
+                configured: issuer.to_owned(),
+                document: named.map(str::to_owned),
+            });
         }
         let jwks_uri = doc
             .get("jwks_uri")
@@ -177,6 +191,20 @@ impl Fetcher {
         }
         Ok(jwks_uri)
     }
+}
+
+/// A Logto endpoint (`https://<tenant>.logto.app`, or a custom domain) serves its OIDC documents
+/// under `/oidc`, never at the root: an issuer with no path, or a `*.logto.app` host without
+/// `/oidc`, that has no discovery document is most likely the endpoint given as the issuer.
+fn looks_like_logto_endpoint(oidc: &Url) -> bool {
+    let issuer_path = oidc
+        .path()
+        .strip_suffix("/.well-known/openid-configuration")
+        .unwrap_or("");
+    let logto_host = oidc
+        .host_str()
+        .is_some_and(|host| host.ends_with(".logto.app"));
+    issuer_path.is_empty() || (logto_host && !issuer_path.ends_with("/oidc"))
 }
 
 /// RFC 8414 §3.1: the well-known segment goes between host and issuer path.

@@ -225,7 +225,10 @@ pub enum JwksError {
     #[error("discovery document is unusable: {0}")]
     Discovery(&'static str),
     /// A URL is not https (plain http is allowed for loopback hosts only).
-    #[error("refusing insecure URL {0}: use https")]
+    #[error(
+        "refusing insecure URL {0}: use https (or, on a closed test network only, \
+         AuthConfigBuilder::allow_insecure_http())"
+    )]
     InsecureUrl(String),
     /// A redirect broke the rule every hop is held to (https, no credentials in the URL), or
     /// there were more than [`MAX_REDIRECTS`]; with your own client, the response's final URL
@@ -236,6 +239,28 @@ pub enum JwksError {
         url: String,
         /// Where it led and why that is refused.
         reason: String,
+    },
+    /// The discovery document names another issuer than the configured one (OIDC Discovery
+    /// §4.3, RFC 8414 §3.3: they must be equal, byte for byte).
+    #[error(
+        "the discovery document names the issuer {document:?}, but the configured issuer is \
+         {configured:?}: they must be equal byte for byte (a trailing slash counts); configure \
+         the issuer exactly as the document writes it"
+    )]
+    IssuerMismatch {
+        /// The configured issuer.
+        configured: String,
+        /// The document's `issuer`, if it has one.
+        document: Option<String>,
+    },
+    /// Discovery found nothing (404) at an issuer that looks like a Logto endpoint.
+    #[error(
+        "no discovery document at {endpoint} (HTTP 404): for Logto the issuer is \
+         `{endpoint}/oidc`, not the endpoint itself"
+    )]
+    LogtoEndpointAsIssuer {
+        /// The configured issuer, which looks like a Logto endpoint.
+        endpoint: String,
     },
 }
 

@@ -340,20 +340,33 @@ impl Shared {
                     state.next_refresh = now + interval;
                     state.consecutive_failures = 0;
                     state.last_success = Some(now);
-                    tracing::info!(
-                        target: "scopegate::jwks",
-                        issuer = %self.issuer, %url, status, keys = set.len(),
-                        duration_ms = elapsed.as_millis() as u64, reason = reason.as_str(),
-                        next_refresh_s = interval.as_secs(), "fetched signing keys"
-                    );
+                    // Unchanged keys keep their identity: the verified-token cache stays valid.
+                    let previous = self.keys.load();
+                    let set = set.carry_over(&previous);
+                    // A refresh every minute that finds the same keys is routine: INFO only when
+                    // the set changed (the first fetch included).
+                    let changed = set.generation() != previous.generation();
+                    macro_rules! fetched {
+                        ($level:expr, $message:literal) => {
+                            tracing::event!(
+                                target: "scopegate::jwks", $level,
+                                issuer = %self.issuer, %url, status, keys = set.len(),
+                                duration_ms = elapsed.as_millis() as u64, reason = reason.as_str(),
+                                next_refresh_s = interval.as_secs(), $message
+                            )
+                        };
+                    }
+                    if changed {
+                        fetched!(tracing::Level::INFO, "fetched signing keys");
+                    } else {
+                        fetched!(tracing::Level::DEBUG, "fetched signing keys, unchanged");
+                    }
                     metrics::gauge!("scopegate_jwks_keys", "issuer" => self.issuer.to_string())
                         .set(set.len() as f64);
                     if let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) {
                         metrics::gauge!("scopegate_jwks_last_success_timestamp_seconds", "issuer" => self.issuer.to_string())
                             .set(since_epoch.as_secs_f64());
                     }
-                    // Unchanged keys keep their identity: the verified-token cache stays valid.
-                    let set = set.carry_over(&self.keys.load());
                     self.keys.store(Arc::new(set));
                     self.has_keys.store(true, Ordering::Release);
                     self.healthy.store(true, Ordering::Release);
@@ -373,13 +386,22 @@ impl Shared {
                         // The JWKS moved: discover it again next time.
                         *discovered.lock().unwrap_or_else(PoisonError::into_inner) = None;
                     }
-                    tracing::warn!(
-                        target: "scopegate::jwks",
-                        issuer = %self.issuer, %error, duration_ms = elapsed.as_millis() as u64,
-                        reason = reason.as_str(), failures = state.consecutive_failures,
-                        retry_in_ms = delay.as_millis() as u64,
-                        "fetching signing keys failed; keeping the previous set"
-                    );
+                    macro_rules! failed {
+                        ($message:literal) => {
+                            tracing::warn!(
+                                target: "scopegate::jwks",
+                                issuer = %self.issuer, %error,
+                                duration_ms = elapsed.as_millis() as u64,
+                                reason = reason.as_str(), failures = state.consecutive_failures,
+                                retry_in_ms = delay.as_millis() as u64, $message
+                            )
+                        };
+                    }
+                    if self.has_keys.load(Ordering::Acquire) {
+                        failed!("fetching signing keys failed; keeping the previous set");
+                    } else {
+                        failed!("fetching signing keys failed; no key set yet");
+                    }
                     Err(error)
                 }
             }

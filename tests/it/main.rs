@@ -5,6 +5,7 @@ mod architecture;
 mod attacks;
 mod cache;
 mod cross_site;
+mod guidance;
 mod interop;
 mod issuers;
 mod jwks_lifecycle;

@@ -135,7 +135,10 @@ async fn discovery_refuses_a_document_naming_another_issuer() {
     let error = validator.warm_up().await.unwrap_err();
     assert_eq!(
         error,
-        scopegate::JwksError::Discovery("issuer in the document differs")
+        scopegate::JwksError::IssuerMismatch {
+            configured: lookalike,
+            document: Some(issuer.issuer().to_owned()),
+        }
     );
 }
 

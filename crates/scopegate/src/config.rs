@@ -75,10 +75,7 @@ pub enum ConfigError {
     )]
     IssuerNotDiscoverable(String),
     /// The issuer has no `https://` (or `http://`) scheme, so its keys cannot be discovered.
-    #[error(
-        "issuer {0:?} is missing a scheme: write it as a URL, e.g. \"https://{0}\" (or set a \
-         JWKS URL if it is not one)"
-    )]
+    #[error("issuer {0:?} is missing a scheme: write it as a URL, e.g. \"https://{0}\"")]
     IssuerMissingScheme(String),
     /// The issuer is not a URL, so its keys cannot be discovered.
     #[error("issuer {0:?} is not an http(s) URL, so its keys cannot be discovered; set a JWKS URL")]

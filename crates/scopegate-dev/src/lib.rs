@@ -58,6 +58,10 @@ pub use management::{
 
 use keys::DevKey;
 
+/// How long ago the tokens of [`DevIssuer::claims_expired`] expired: past any leeway a
+/// validator allows (scopegate's is at most 5 minutes).
+pub const EXPIRED_FOR: Duration = Duration::from_secs(600);
+
 /// Why the dev issuer could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -362,6 +366,18 @@ impl DevIssuer {
     /// the configured lifetime; edit them to make any token.
     pub fn claims(&self, client_id: &str, resource: &str, scope: &str) -> Value {
         self.state.access_token_claims(client_id, resource, scope)
+    }
+
+    /// Like [`claims`](Self::claims), but expired [`EXPIRED_FOR`] ago. A token that expired a
+    /// moment ago is still accepted: validators allow clock skew (scopegate's leeway is 60 s by
+    /// default, 300 s at most), so a test of the refusal needs one expired for longer than that.
+    pub fn claims_expired(&self, client_id: &str, resource: &str, scope: &str) -> Value {
+        let mut claims = self.claims(client_id, resource, scope);
+        let expired_at = unix_now() - EXPIRED_FOR.as_secs() as i64;
+        let ttl = lock(&self.state.token_ttl).as_secs() as i64;
+        claims["exp"] = json!(expired_at);
+        claims["iat"] = json!(expired_at - ttl);
+        claims
     }
 
     /// The header of an access token from the current key: `alg`, `typ: at+jwt`, `kid`.

@@ -392,6 +392,7 @@ fn push_param(out: &mut String, sep: &str, name: &str, value: &str) {
 }
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl axum::response::IntoResponse for AuthError {
     /// Renders with no realm and the JSON body. Routes behind a
     /// [`BearerAuthLayer`](crate::BearerAuthLayer) get the layer's realm and renderer through the

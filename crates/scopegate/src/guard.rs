@@ -34,6 +34,7 @@ use crate::layer::{Covered, not_configured};
 mod organization;
 pub use organization::{OrganizationFrom, OrganizationRequirement};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use organization::{OrganizationLayer, OrganizationMatches, require_organization};
 
 /// What a guard requires of a request that carries a verified token.

@@ -6,21 +6,37 @@
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
-//! use scopegate::{AuthConfig, BearerAuthLayer, Validator, extract::Auth, require_scopes};
+//! use scopegate::{BearerAuthLayer, Validator, extract::Auth, require_scopes};
+//!
+//! async fn products(auth: Auth) -> String {
+//!     format!("products for {}", auth.client_id().unwrap_or("?"))
+//! }
+//!
+//! /// The app, built from the Logto endpoint so that tests can point it at `scopegate-dev`.
+//! pub fn app(logto_endpoint: &str) -> Result<Router, scopegate::ConfigError> {
+//!     let config = scopegate::logto::config(logto_endpoint, "https://shopping.api").build()?;
+//!     let auth = BearerAuthLayer::new(Validator::new(config)?).realm("shopping");
+//!     Ok(Router::new()
+//!         .route(
+//!             "/products",
+//!             get(products).route_layer(require_scopes(["read:products"])),
+//!         )
+//!         .route_layer(auth) // every route above needs a token
+//!         .route("/health", get(|| async { "ok" }))) // routes below stay open
+//! }
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let config = AuthConfig::builder("https://tenant.logto.app/oidc", "https://shopping.api")
-//!         .build()?;
-//!     let app = Router::new()
-//!         .route("/products", get(|auth: Auth| async move { format!("{:?}", auth.client_id()) }))
-//!         .route_layer(require_scopes(["read:products"]))
-//!         .layer(BearerAuthLayer::new(Validator::new(config)?));
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//!     axum::serve(listener, app).await?;
+//!     axum::serve(listener, app("https://abc123.logto.app")?).await?;
 //!     Ok(())
 //! }
 //! ```
+//!
+//! Both `route_layer` and `layer` protect the routes added before them, never those added after.
+//! `route_layer` runs only for requests that match one of those routes, so an unknown path stays
+//! `404`; use `layer` when the fallback too must need a token. For an issuer other than Logto,
+//! start from [`AuthConfig::builder(issuer, audience)`](AuthConfig::builder).
 //!
 //! The pieces, in the order a request meets them:
 //!
@@ -37,8 +53,21 @@
 //! The core knows no vendor: [`audience`] matchers and [`organization`] sources are general, and
 //! [`logto`] is a preset that only configures them.
 //!
-//! Crypto backend: the `aws-lc-rs` feature (default) or `rust-crypto`, exactly one.
+//! ## Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `aws-lc-rs` | yes | signature checks with aws-lc-rs (the faster backend) |
+//! | `rust-crypto` | no | signature checks with RustCrypto instead: `default-features = false, features = ["rust-crypto", "axum"]` |
+//! | `axum` | yes | the [`extract`] module (`Auth`, `Scopes`, `TokenClaims<T>`), [`require_organization`] by path parameter, `IntoResponse` for [`AuthError`] |
+//!
+//! Exactly one crypto backend must be on; any other combination is a compile error. Items that
+//! need a feature are marked so in these docs.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Examples (the README's included) are code users copy: a warning in one (an unused import) is a
+// warning in their crate. Snippets may still define a function or a value nothing else uses.
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -67,6 +96,7 @@ pub mod config;
 mod cross_site;
 pub mod error;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod guard;
 mod json;
@@ -87,6 +117,7 @@ pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, TokenTypePolicy};
 pub use error::{AuthError, ErrorCode, ErrorResponder, Reason};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use guard::require_organization;
 pub use guard::{GuardLayer, OrganizationFrom, Requirement, require_any_scope, require_scopes};
 pub use jwks::{JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};

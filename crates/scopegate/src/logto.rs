@@ -89,5 +89,6 @@ pub fn organization_audience(organization_id: &str) -> String {
 
 /// The general organization guard, under the name Logto users look for.
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use crate::guard::require_organization;
 pub use crate::guard::{OrganizationFrom, OrganizationRequirement};

@@ -16,6 +16,7 @@ use crate::error::AuthError;
 pub enum OrganizationFrom {
     /// An axum path parameter, e.g. `org_id` in `/orgs/{org_id}/orders`.
     #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     PathParam(String),
     /// A request header, e.g. `X-Organization-Id` (exactly one such header).
     Header(HeaderName),
@@ -24,6 +25,7 @@ pub enum OrganizationFrom {
 impl OrganizationFrom {
     /// The axum path parameter `name`.
     #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn path(name: impl Into<String>) -> OrganizationFrom {
         OrganizationFrom::PathParam(name.into())
     }
@@ -73,6 +75,7 @@ impl Requirement for OrganizationRequirement {
 }
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::axum_guard::{OrganizationLayer, OrganizationMatches, require_organization};
 
 /// Path parameters live in axum's router and are read through its extractor, so the organization

@@ -1,9 +1,12 @@
-//! `cargo run -p m2m-client`: gets an access token by the client_credentials grant and calls
-//! `GET ${API_URL}/products`.
+//! `cargo run -p m2m-client [-- --add NAME PRICE_CENTS]`: gets an access token by the
+//! client_credentials grant, calls `GET ${API_URL}/products`, then tries
+//! `POST ${API_URL}/products` (a default product, or the one given with `--add`). It prints each
+//! status, the `WWW-Authenticate` challenge of a refusal, and the body. It fails (exit 1) when
+//! the GET does; a POST refused with `403 insufficient_scope` is the reader app's expected answer.
 //!
 //! | variable | default (the shopping API's embedded dev issuer) |
 //! |---|---|
-//! | `LOGTO_ENDPOINT` | `http://127.0.0.1:3001` (token endpoint: `${LOGTO_ENDPOINT}/oidc/token`) |
+//! | `LOGTO_ENDPOINT` | `http://127.0.0.1:3010` (token endpoint: `${LOGTO_ENDPOINT}/oidc/token`); the shopping API takes the same variable, or `ISSUER=${LOGTO_ENDPOINT}/oidc` |
 //! | `APP_ID` / `APP_SECRET` | `shopping-reader` / `reader-secret` |
 //! | `RESOURCE` | `https://shopping.api` |
 //! | `SCOPE` | `read:products` |
@@ -17,7 +20,13 @@ use std::time::Duration;
 
 use scopegate_m2m::ClientCredentials;
 
+mod calls;
 mod management;
+
+/// The shopping API's embedded dev issuer (its `DEV_ISSUER_BIND` default).
+const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:3010";
+
+use calls::NewProduct;
 
 fn var(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -30,17 +39,25 @@ fn var(name: &str, default: &str) -> String {
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.as_slice() {
-        [] => run().await,
-        [flag] if flag == "--management" => management::run().await,
-        _ => {
-            eprintln!("usage: m2m-client [--management]");
-            return ExitCode::from(2);
-        }
+        [] => run(&NewProduct::default()).await,
+        [flag, name, price] if flag == "--add" => match NewProduct::parse(name, price) {
+            Ok(product) => run(&product).await,
+            Err(message) => return usage(&message),
+        },
+        [flag] if flag == "--management" => management::run().await.map(|text| calls::Outcome {
+            text,
+            success: true,
+        }),
+        _ => return usage("unexpected arguments"),
     };
     match outcome {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
+        Ok(outcome) => {
+            println!("{}", outcome.text);
+            if outcome.success {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(message) => {
             eprintln!("m2m-client: {message}");
@@ -49,8 +66,13 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<String, String> {
-    let endpoint = var("LOGTO_ENDPOINT", "http://127.0.0.1:3001");
+fn usage(message: &str) -> ExitCode {
+    eprintln!("m2m-client: {message}\nusage: m2m-client [--add NAME PRICE_CENTS | --management]");
+    ExitCode::from(2)
+}
+
+async fn run(product: &NewProduct) -> Result<calls::Outcome, String> {
+    let endpoint = var("LOGTO_ENDPOINT", DEFAULT_ENDPOINT);
     let api = var("API_URL", "http://127.0.0.1:3000");
     let source = ClientCredentials::logto(
         &endpoint,
@@ -77,25 +99,5 @@ async fn run() -> Result<String, String> {
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
     let url = format!("{}/products", api.trim_end_matches('/'));
-    let response = source
-        .send(http.get(&url))
-        .await
-        .map_err(|e| format!("GET {url} failed: {e}"))?;
-    let status = response.status();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response
-        .text()
-        .await
-        .map_err(|e| format!("reading {url}: {e}"))?;
-    if !status.is_success() {
-        let challenge = challenge.map(|c| format!(" ({c})")).unwrap_or_default();
-        return Err(format!("GET {url} answered {status}{challenge}: {body}"));
-    }
-    let json: serde_json::Value =
-        serde_json::from_str(&body).map_err(|e| format!("GET {url} did not answer JSON: {e}"))?;
-    serde_json::to_string_pretty(&json).map_err(|e| e.to_string())
+    calls::get_and_post(&source, &http, &url, product).await
 }

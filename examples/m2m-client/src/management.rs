@@ -3,7 +3,7 @@
 //!
 //! | variable | default (the shopping API's embedded dev issuer) |
 //! |---|---|
-//! | `LOGTO_ENDPOINT` | `http://127.0.0.1:3001` (API base: `${LOGTO_ENDPOINT}/api/`) |
+//! | `LOGTO_ENDPOINT` | `http://127.0.0.1:3010` (API base: `${LOGTO_ENDPOINT}/api/`) |
 //! | `APP_ID` / `APP_SECRET` | `dev-management` / `management-secret` |
 //! | `TENANT_ID` | from a `https://<tenant-id>.logto.app` endpoint, else `default` (Logto OSS) |
 
@@ -17,7 +17,7 @@ const DEV_APP: (&str, &str) = ("dev-management", "management-secret");
 
 /// The banner (to stderr) and the applications, one per line.
 pub(crate) async fn run() -> Result<String, String> {
-    let endpoint = var("LOGTO_ENDPOINT", "http://127.0.0.1:3001");
+    let endpoint = var("LOGTO_ENDPOINT", crate::DEFAULT_ENDPOINT);
     let app_id = std::env::var("APP_ID").ok().filter(|v| !v.is_empty());
     let app_secret = std::env::var("APP_SECRET").ok().filter(|v| !v.is_empty());
     let (dev, app_id, app_secret) = match (app_id, app_secret) {

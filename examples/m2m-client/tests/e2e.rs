@@ -189,32 +189,105 @@ async fn a_wrong_secret_surfaces_the_servers_oauth_error() {
 }
 
 fn client_binary(shop: &Running, secret: &str) -> std::process::Output {
+    client_binary_as(shop, "shopping-reader", secret, "", &[])
+}
+
+fn client_binary_as(
+    shop: &Running,
+    id: &str,
+    secret: &str,
+    scope: &str,
+    args: &[&str],
+) -> std::process::Output {
     let dev = shop.dev_issuer.as_ref().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_m2m-client"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_m2m-client"));
+    command
+        .args(args)
         .env("LOGTO_ENDPOINT", dev.endpoint())
         .env("API_URL", format!("http://{}", shop.addr))
-        .env("APP_ID", "shopping-reader")
+        .env("APP_ID", id)
         .env("APP_SECRET", secret)
         .env_remove("RESOURCE")
-        .env_remove("SCOPE")
-        .output()
-        .unwrap()
+        .env_remove("SCOPE");
+    if !scope.is_empty() {
+        command.env("SCOPE", scope);
+    }
+    command.output().unwrap()
+}
+
+/// The printed answer to `method` (`GET` or `POST`): its status line, challenge and body.
+fn answer<'a>(stdout: &'a str, method: &str) -> &'a str {
+    let start = stdout
+        .find(&format!("{method} http://"))
+        .unwrap_or_else(|| panic!("no {method} in {stdout}"));
+    let rest = &stdout[start..];
+    rest.split("\n\n").next().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_m2m_client_binary_prints_products_or_the_reason() {
     let shop = shop().await;
     let ok = tokio::task::block_in_place(|| client_binary(&shop, "reader-secret"));
+    let stdout = String::from_utf8(ok.stdout).unwrap();
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    let products: Vec<Value> = serde_json::from_slice(&ok.stdout).unwrap();
+    let get = answer(&stdout, "GET");
+    assert!(get.contains("/products -> 200 OK\n"), "{get}");
+    let products: Vec<Value> = serde_json::from_str(get.split_once('\n').unwrap().1).unwrap();
     assert_eq!(products[0]["name"], "Coffee beans, 1 kg");
 
     let failed = tokio::task::block_in_place(|| client_binary(&shop, "wrong"));
     assert!(!failed.status.success());
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(stderr.contains("invalid_client"), "{stderr}");
+}
+
+/// Issue 20 item 2: the quick start's two runs. The reader's POST is refused with 403 and a
+/// challenge naming the missing scope; the admin's is created (201).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reader_run_shows_403_with_its_challenge_and_the_admin_run_201() {
+    let shop = shop().await;
+    let reader = tokio::task::block_in_place(|| client_binary(&shop, "reader-secret"));
+    let stdout = String::from_utf8(reader.stdout).unwrap();
+    assert!(reader.status.success(), "{stdout}");
+    let post = answer(&stdout, "POST");
+    assert!(post.contains("/products -> 403 Forbidden\n"), "{post}");
+    assert!(
+        post.contains("WWW-Authenticate: Bearer realm=\"shopping\", error=\"insufficient_scope\"")
+            && post.contains("scope=\"write:products\""),
+        "{post}"
+    );
+
+    let admin = tokio::task::block_in_place(|| {
+        client_binary_as(
+            &shop,
+            "shopping-admin",
+            "admin-secret",
+            "read:products write:products",
+            &["--add", "Green tea, 50 bags", "899"],
+        )
+    });
+    let stdout = String::from_utf8(admin.stdout).unwrap();
+    assert!(admin.status.success(), "{stdout}");
+    let post = answer(&stdout, "POST");
+    assert!(post.contains("/products -> 201 Created\n"), "{post}");
+    assert!(!post.contains("WWW-Authenticate"), "{post}");
+    let created: Value = serde_json::from_str(post.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(created["name"], "Green tea, 50 bags");
+    assert_eq!(created["price_cents"], 899);
+
+    let bad = tokio::task::block_in_place(|| {
+        client_binary_as(
+            &shop,
+            "shopping-admin",
+            "admin-secret",
+            "",
+            &["--add", "x", "cheap"],
+        )
+    });
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a number of cents"));
 }

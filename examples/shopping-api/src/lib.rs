@@ -29,9 +29,21 @@ pub use products::{Product, Store, list as list_products};
 pub const DEFAULT_AUDIENCE: &str = "https://shopping.api";
 /// Where the API listens unless `BIND` says otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
-/// Where the embedded dev issuer listens unless `DEV_ISSUER_BIND` says otherwise (Logto's local
-/// port, so the m2m client's defaults find it).
-pub const DEFAULT_DEV_ISSUER_BIND: &str = "127.0.0.1:3001";
+/// Where the embedded dev issuer listens unless `DEV_ISSUER_BIND` says otherwise: the m2m
+/// client's default `LOGTO_ENDPOINT`. Not 3001 (a local Logto), 3002 (its admin console) or 3003
+/// (the MCP example), so that it runs beside them.
+pub const DEFAULT_DEV_ISSUER_BIND: &str = "127.0.0.1:3010";
+
+/// Every variable [`Settings::from_env`] reads. Set but empty, each is a mistake (exit code 2),
+/// never a silent default.
+pub const VARIABLES: [&str; 6] = [
+    "ISSUER",
+    "LOGTO_ENDPOINT",
+    "AUDIENCE",
+    "JWKS_URI",
+    "BIND",
+    "DEV_ISSUER_BIND",
+];
 
 /// The embedded dev issuer's apps: (id, secret, scopes).
 pub const DEV_APPS: [(&str, &str, &[&str]); 2] = [
@@ -46,6 +58,22 @@ pub const DEV_APPS: [(&str, &str, &[&str]); 2] = [
 /// A configuration mistake: reported in one line, exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// An environment variable is set to nothing (an empty `AUDIENCE=` would otherwise fall back
+    /// to the default silently).
+    #[error("{name} is set but empty: give it a value, or unset it for the default")]
+    EmptyVariable {
+        /// The variable.
+        name: &'static str,
+    },
+    /// Two variables that say the same thing are both set.
+    #[error(
+        "ISSUER and LOGTO_ENDPOINT are both set: set one (LOGTO_ENDPOINT={endpoint} means \
+         ISSUER={endpoint}/oidc and JWKS_URI={endpoint}/oidc/jwks)"
+    )]
+    IssuerAndEndpoint {
+        /// The `LOGTO_ENDPOINT` value.
+        endpoint: String,
+    },
     /// An environment variable does not parse.
     #[error("{name}={value:?} is not {expected}")]
     InvalidVariable {
@@ -91,24 +119,40 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads `ISSUER`, `AUDIENCE`, `JWKS_URI`, `BIND` and `DEV_ISSUER_BIND`.
+    /// Reads the [`VARIABLES`]: `ISSUER` (or `LOGTO_ENDPOINT`, the m2m client's name, from which
+    /// `ISSUER` is `<endpoint>/oidc` and `JWKS_URI` `<endpoint>/oidc/jwks`), `AUDIENCE`,
+    /// `JWKS_URI`, `BIND` and `DEV_ISSUER_BIND`.
     pub fn from_env() -> Result<Settings, SetupError> {
-        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Settings::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Like [`from_env`](Self::from_env), from any lookup (for tests).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SetupError> {
+        if let Some(name) = VARIABLES
+            .into_iter()
+            .find(|name| var(name).is_some_and(|v| v.trim().is_empty()))
+        {
+            return Err(SetupError::EmptyVariable { name });
+        }
         let url = |name: &'static str| -> Result<Option<String>, SetupError> {
-            match var(name) {
-                Some(value) if url::Url::parse(&value).is_err() => {
-                    Err(SetupError::InvalidVariable {
-                        name,
-                        value,
-                        expected: "a URL",
-                    })
+            let Some(value) = var(name) else {
+                return Ok(None);
+            };
+            let expected = match url::Url::parse(&value) {
+                Ok(url) if !url.cannot_be_a_base() => return Ok(Some(value)),
+                // `abc123.logto.app/oidc`, or `localhost:3001` (which parses, scheme `localhost`).
+                Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase)
+                    if !value.contains(char::is_whitespace) =>
+                {
+                    "a URL: it is missing a scheme, e.g. https://"
                 }
-                other => Ok(other),
-            }
+                _ => "a URL",
+            };
+            Err(SetupError::InvalidVariable {
+                name,
+                value,
+                expected,
+            })
         };
         let addr = |name: &'static str, default: &str| -> Result<SocketAddr, SetupError> {
             let value = var(name).unwrap_or_else(|| default.to_owned());
@@ -118,10 +162,23 @@ impl Settings {
                 expected: "an address like 127.0.0.1:3000",
             })
         };
+        // Logto's documents live under <endpoint>/oidc (DESIGN: issuer = <endpoint>/oidc).
+        let (issuer, derived_jwks) = match (url("ISSUER")?, url("LOGTO_ENDPOINT")?) {
+            (Some(_), Some(endpoint)) => return Err(SetupError::IssuerAndEndpoint { endpoint }),
+            (Some(issuer), None) => (Some(issuer), None),
+            (None, Some(endpoint)) => {
+                let endpoint = endpoint.trim_end_matches('/');
+                (
+                    Some(format!("{endpoint}/oidc")),
+                    Some(format!("{endpoint}/oidc/jwks")),
+                )
+            }
+            (None, None) => (None, None),
+        };
         Ok(Settings {
-            issuer: url("ISSUER")?,
+            issuer,
             audience: var("AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-            jwks_uri: url("JWKS_URI")?,
+            jwks_uri: url("JWKS_URI")?.or(derived_jwks),
             bind: addr("BIND", DEFAULT_BIND)?,
             dev_issuer_bind: addr("DEV_ISSUER_BIND", DEFAULT_DEV_ISSUER_BIND)?,
         })
@@ -278,13 +335,29 @@ pub fn banner(running: &Running, audience: &str) -> String {
                 scopes.join(" ")
             ));
         }
+        let token = |app: &str, secret: &str, scope: &str| {
+            format!(
+                "TOKEN=$(curl -s -u {app}:{secret} -d grant_type=client_credentials \
+                 -d resource={audience} -d scope=\"{scope}\" {token_endpoint} \
+                 | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')"
+            )
+        };
+        let post = format!(
+            "curl -i -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \
+             -d '{{\"name\": \"Tea, 100 bags\", \"price_cents\": 1299}}' {api}/products"
+        );
         text.push_str(&format!(
-            "\nGet a token and call the API:\n  \
-             TOKEN=$(curl -s -u shopping-reader:reader-secret -d grant_type=client_credentials \
-             -d resource={audience} -d scope=read:products {token_endpoint} \
-             | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n  \
+            "\nGet a token and call the API:\n  {}\n  \
              curl -H \"Authorization: Bearer $TOKEN\" {api}/products\n\
-             \nOr, in another terminal: cargo run -p m2m-client\n"
+             \nAdd a product (the reader's token gets 403 insufficient_scope):\n  {post}\n\
+             \nWith the admin's token it is 201 Created:\n  {}\n  {post}\n\
+             \nOr, in another terminal: cargo run -p m2m-client\n",
+            token("shopping-reader", "reader-secret", "read:products"),
+            token(
+                "shopping-admin",
+                "admin-secret",
+                "read:products write:products"
+            ),
         ));
         text.push_str(&format!(
             "\nLogto Management API (resource {}, permission {}) at {}:\n  \

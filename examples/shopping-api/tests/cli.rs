@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shopping-api"));
-    for name in ["ISSUER", "AUDIENCE", "JWKS_URI", "BIND", "DEV_ISSUER_BIND"] {
+    for name in shopping_api::VARIABLES {
         command.env_remove(name);
     }
     command.env("RUST_LOG", "warn");
@@ -40,7 +40,30 @@ fn run(command: &mut Command) -> (Option<i32>, String, String) {
 
 #[test]
 fn bad_configuration_is_one_line_and_exit_code_2() {
-    let cases: [(&[(&str, &str)], &str); 4] = [
+    let cases: [(&[(&str, &str)], &str); 8] = [
+        // Set but empty is a mistake, not the default (issue 20 item 10).
+        (
+            &[("AUDIENCE", "")],
+            "AUDIENCE is set but empty: give it a value, or unset it",
+        ),
+        (
+            &[("ISSUER", "")],
+            "ISSUER is set but empty: give it a value, or unset it",
+        ),
+        // The m2m client's name for the same thing (issue 20 item 6): one of the two.
+        (
+            &[
+                ("ISSUER", "https://abc123.logto.app/oidc"),
+                ("LOGTO_ENDPOINT", "https://abc123.logto.app"),
+            ],
+            "set one (LOGTO_ENDPOINT=https://abc123.logto.app means \
+             ISSUER=https://abc123.logto.app/oidc",
+        ),
+        // An issuer written without its scheme (issue 20 item 7).
+        (
+            &[("ISSUER", "abc123.logto.app/oidc")],
+            "ISSUER=\"abc123.logto.app/oidc\" is not a URL: it is missing a scheme, e.g. https://",
+        ),
         (
             &[("ISSUER", "not a url")],
             "ISSUER=\"not a url\" is not a URL",
@@ -136,6 +159,90 @@ fn with_no_issuer_it_starts_the_dev_issuer_and_prints_how_to_call_it() {
     assert!(
         banner.contains("dev-management   secret management-secret"),
         "{banner}"
+    );
+}
+
+/// Issue 20 item 2: the banner's curl commands, run as printed (by `sh`, with `curl`), show the
+/// reader's 403 with its challenge and the admin's 201.
+#[test]
+fn the_banners_post_curl_works_403_for_the_reader_201_for_the_admin() {
+    let mut child = start_with_dev_issuer();
+    let lines = read_banner(&mut child);
+    let command = |prefix: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(|l| {
+                l.trim_start()
+                    .starts_with(prefix)
+                    .then(|| l.trim().to_owned())
+            })
+            .collect()
+    };
+    let tokens = command("TOKEN=$(curl");
+    let posts = command("curl -i");
+    assert_eq!((tokens.len(), posts.len()), (2, 2), "{lines:#?}");
+    let run_sh = |script: String| {
+        let output = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let reader = run_sh(format!("{}\n{}", tokens[0], posts[0]));
+    let admin = run_sh(format!("{}\n{}", tokens[1], posts[1]));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(reader.starts_with("HTTP/1.1 403"), "{reader}");
+    assert!(
+        reader.contains(r#"error="insufficient_scope""#)
+            && reader.contains(r#"scope="write:products""#),
+        "{reader}"
+    );
+    assert!(admin.starts_with("HTTP/1.1 201"), "{admin}");
+    assert!(admin.contains(r#""name":"Tea, 100 bags""#), "{admin}");
+}
+
+/// Issue 20 item 6: a Logto endpoint given as `ISSUER` stops the API with the issuer to set.
+#[test]
+fn a_logto_endpoint_as_issuer_is_told_to_add_oidc() {
+    let mut child = start_with_dev_issuer();
+    let (_, token_endpoint) = banner_addresses(&mut child);
+    let endpoint = token_endpoint.trim_end_matches("/oidc/token").to_owned();
+    let (code, _, stderr) = run(binary().env("ISSUER", &endpoint).env("BIND", "127.0.0.1:0"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("for Logto the issuer is `{endpoint}/oidc`")),
+        "{stderr}"
+    );
+}
+
+/// Issue 20 item 9: an issuer that cannot be reached at start: the log says there is no key set
+/// yet (not that a previous one is kept), and the error names the URL once.
+#[test]
+fn an_unreachable_issuer_at_start_says_no_key_set_yet_and_names_the_url_once() {
+    let (code, _, stderr) = run(binary()
+        .env("ISSUER", "http://127.0.0.1:1/oidc")
+        .env("BIND", "127.0.0.1:0"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no key set yet"), "{stderr}");
+    assert!(!stderr.contains("keeping the previous set"), "{stderr}");
+    let line = stderr.lines().last().unwrap();
+    let url = "http://127.0.0.1:1/oidc/.well-known/openid-configuration";
+    assert_eq!(line.matches(url).count(), 1, "{line}");
+}
+
+/// Issue 20 item 6: `LOGTO_ENDPOINT`, the m2m client's name, works for the API too.
+#[test]
+fn logto_endpoint_derives_issuer_and_jwks_uri() {
+    let env =
+        |name: &str| (name == "LOGTO_ENDPOINT").then(|| "https://abc123.logto.app/".to_owned());
+    let settings = shopping_api::Settings::from_lookup(env).unwrap();
+    assert_eq!(
+        settings.issuer.as_deref(),
+        Some("https://abc123.logto.app/oidc")
+    );
+    assert_eq!(
+        settings.jwks_uri.as_deref(),
+        Some("https://abc123.logto.app/oidc/jwks")
     );
 }
 

@@ -171,11 +171,8 @@ fn the_banners_post_curl_works_403_for_the_reader_201_for_the_admin() {
     let command = |prefix: &str| -> Vec<String> {
         lines
             .iter()
-            .filter_map(|l| {
-                l.trim_start()
-                    .starts_with(prefix)
-                    .then(|| l.trim().to_owned())
-            })
+            .filter(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.trim().to_owned())
             .collect()
     };
     let tokens = command("TOKEN=$(curl");

@@ -33,14 +33,19 @@ async fn a_logto_endpoint_given_as_the_issuer_is_told_to_add_oidc() {
     let error = discovery_error(&endpoint).await;
     assert_eq!(
         error,
-        JwksError::LogtoEndpointAsIssuer {
-            endpoint: endpoint.clone()
+        JwksError::NoDiscoveryDocument {
+            issuer: endpoint.clone()
         }
     );
     let message = error.to_string();
     assert!(
-        message.contains(&format!("for Logto the issuer is `{endpoint}/oidc`")),
+        message.contains("check the issuer, its path included"),
         "{message}"
+    );
+    // The core knows no vendor; the Logto preset recognises the endpoint.
+    assert_eq!(
+        scopegate::logto::discovery_hint(&error),
+        Some(format!("for Logto the issuer is `{endpoint}/oidc`"))
     );
     // The advice is right: that issuer works.
     let config = AuthConfig::builder(format!("{endpoint}/oidc"), RESOURCE)
@@ -50,14 +55,13 @@ async fn a_logto_endpoint_given_as_the_issuer_is_told_to_add_oidc() {
 }
 
 #[tokio::test]
-async fn a_missing_discovery_document_elsewhere_keeps_the_plain_404() {
+async fn a_missing_discovery_document_elsewhere_gets_no_logto_advice() {
     let dev = dev_issuer(SigningAlgorithm::ES384).await;
-    // A path other than /oidc on a loopback host: nothing suggests Logto, so no Logto advice.
-    let error = discovery_error(&format!("{}/auth", dev.endpoint())).await;
-    assert!(
-        matches!(error, JwksError::Status { status: 404, .. }),
-        "{error:?}"
-    );
+    // A path other than /oidc on a host that is not *.logto.app: nothing suggests Logto.
+    let issuer = format!("{}/auth", dev.endpoint());
+    let error = discovery_error(&issuer).await;
+    assert_eq!(error, JwksError::NoDiscoveryDocument { issuer });
+    assert_eq!(scopegate::logto::discovery_hint(&error), None);
 }
 
 #[test]

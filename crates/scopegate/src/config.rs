@@ -557,7 +557,7 @@ mod tests {
             AuthConfig::builder("http://id.example.com", "a").build(),
             Err(ConfigError::IssuerNotDiscoverable(_))
         ));
-        for no_scheme in ["abc123.logto.app/oidc", "localhost:3001/oidc"] {
+        for no_scheme in ["id.example.com/oidc", "localhost:3001/oidc"] {
             assert_eq!(
                 AuthConfig::builder(no_scheme, "a").build().unwrap_err(),
                 ConfigError::IssuerMissingScheme(no_scheme.into())

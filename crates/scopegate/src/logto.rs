@@ -31,6 +31,7 @@
 
 use crate::audience::AudienceMatcher;
 use crate::config::{AuthConfig, AuthConfigBuilder};
+use crate::jwks::JwksError;
 use crate::organization::OrganizationSource;
 
 /// The `aud` prefix of Logto organization tokens: `urn:logto:organization:<organization id>`.
@@ -92,3 +93,37 @@ pub fn organization_audience(organization_id: &str) -> String {
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use crate::guard::require_organization;
 pub use crate::guard::{OrganizationFrom, OrganizationRequirement};
+
+/// What to tell a user whose issuer has no discovery document, when it looks like a Logto
+/// endpoint given as the issuer: ``for Logto the issuer is `<endpoint>/oidc` ``. `None` for any
+/// other error or issuer.
+///
+/// A Logto endpoint (`https://<tenant>.logto.app`, a custom domain, or a self-hosted one) serves
+/// its OIDC documents under `/oidc` only: an issuer with no path, or a `*.logto.app` issuer whose
+/// path does not end in `/oidc`, that has no discovery document is most likely the endpoint.
+///
+/// ```
+/// use scopegate::JwksError;
+///
+/// let error = JwksError::NoDiscoveryDocument { issuer: "https://abc123.logto.app".into() };
+/// assert_eq!(
+///     scopegate::logto::discovery_hint(&error).as_deref(),
+///     Some("for Logto the issuer is `https://abc123.logto.app/oidc`")
+/// );
+/// ```
+pub fn discovery_hint(error: &JwksError) -> Option<String> {
+    let JwksError::NoDiscoveryDocument { issuer } = error else {
+        return None;
+    };
+    let url = url::Url::parse(issuer).ok()?;
+    let path = url.path().trim_end_matches('/');
+    let logto_host = url
+        .host_str()
+        .is_some_and(|host| host.ends_with(".logto.app"));
+    (path.is_empty() || (logto_host && !path.ends_with("/oidc"))).then(|| {
+        format!(
+            "for Logto the issuer is `{}/oidc`",
+            issuer.trim_end_matches('/')
+        )
+    })
+}

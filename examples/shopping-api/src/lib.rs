@@ -88,7 +88,7 @@ pub enum SetupError {
     #[error("invalid authorization settings: {0}")]
     Config(#[from] scopegate::ConfigError),
     /// The issuer's keys could not be fetched at start.
-    #[error("cannot fetch the issuer's signing keys: {0}")]
+    #[error("cannot fetch the issuer's signing keys: {0}{hint}", hint = logto_hint(.0))]
     Keys(#[from] scopegate::JwksError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
@@ -101,6 +101,13 @@ pub enum SetupError {
     /// The dev issuer could not start.
     #[error("cannot start the dev issuer: {0}")]
     DevIssuer(#[from] scopegate_dev::DevIssuerError),
+}
+
+/// `: for Logto the issuer is ...` when the issuer looks like a Logto endpoint without `/oidc`.
+fn logto_hint(error: &scopegate::JwksError) -> String {
+    scopegate::logto::discovery_hint(error)
+        .map(|hint| format!(": {hint}"))
+        .unwrap_or_default()
 }
 
 /// What the API is configured with.

@@ -155,11 +155,9 @@ impl Fetcher {
             Ok(fetched) => fetched,
             Err(JwksError::Status { status: 404, .. }) => {
                 match self.get(&rfc8414_url(&oidc)?, "application/json").await {
-                    Err(JwksError::Status { status: 404, .. })
-                        if looks_like_logto_endpoint(&oidc) =>
-                    {
-                        return Err(JwksError::LogtoEndpointAsIssuer {
-                            endpoint: trimmed.to_owned(),
+                    Err(JwksError::Status { status: 404, .. }) => {
+                        return Err(JwksError::NoDiscoveryDocument {
+                            issuer: issuer.to_owned(),
                         });
                     }
                     other => other?,
@@ -191,20 +189,6 @@ impl Fetcher {
         }
         Ok(jwks_uri)
     }
-}
-
-/// A Logto endpoint (`https://<tenant>.logto.app`, or a custom domain) serves its OIDC documents
-/// under `/oidc`, never at the root: an issuer with no path, or a `*.logto.app` host without
-/// `/oidc`, that has no discovery document is most likely the endpoint given as the issuer.
-fn looks_like_logto_endpoint(oidc: &Url) -> bool {
-    let issuer_path = oidc
-        .path()
-        .strip_suffix("/.well-known/openid-configuration")
-        .unwrap_or("");
-    let logto_host = oidc
-        .host_str()
-        .is_some_and(|host| host.ends_with(".logto.app"));
-    issuer_path.is_empty() || (logto_host && !issuer_path.ends_with("/oidc"))
 }
 
 /// RFC 8414 §3.1: the well-known segment goes between host and issuer path.

@@ -253,14 +253,16 @@ pub enum JwksError {
         /// The document's `issuer`, if it has one.
         document: Option<String>,
     },
-    /// Discovery found nothing (404) at an issuer that looks like a Logto endpoint.
+    /// Neither discovery document exists (both answered 404): the issuer is most likely not
+    /// the one its tokens name, e.g. missing a path. A preset may know better
+    /// (`logto::discovery_hint`).
     #[error(
-        "no discovery document at {endpoint} (HTTP 404): for Logto the issuer is \
-         `{endpoint}/oidc`, not the endpoint itself"
+        "no discovery document for the issuer {issuer:?}: OpenID Connect discovery and RFC 8414 \
+         both answered HTTP 404; check the issuer, its path included (it is the tokens' `iss`)"
     )]
-    LogtoEndpointAsIssuer {
-        /// The configured issuer, which looks like a Logto endpoint.
-        endpoint: String,
+    NoDiscoveryDocument {
+        /// The configured issuer.
+        issuer: String,
     },
 }
 

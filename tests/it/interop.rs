@@ -21,6 +21,7 @@ async fn shop(provider: &Provider, discovery: bool) -> Running {
         jwks_uri: (!discovery).then(|| provider.jwks_uri()),
         bind: loopback,
         dev_issuer_bind: loopback,
+        warm_up: shopping_api::DEFAULT_WARM_UP,
     };
     start(settings)
         .await

@@ -14,6 +14,7 @@ mod keyset;
 mod kidless;
 mod layer;
 mod management_interop;
+mod readiness;
 mod redirects;
 mod refresh_task;
 mod secrets;

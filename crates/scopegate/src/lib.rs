@@ -50,6 +50,9 @@
 //!   axum extractors;
 //! * [`error`]: every refusal, as an RFC 6750 response.
 //!
+//! Beside the requests: [`readiness`] says whether every issuer's keys are usable (a `/ready`
+//! probe), and [`Validator::warm_up_for`] waits a bounded time for them at start.
+//!
 //! The core knows no vendor: [`audience`] matchers and [`organization`] sources are general, and
 //! [`logto`] is a preset that only configures them.
 //!
@@ -104,6 +107,7 @@ pub mod jwks;
 mod layer;
 pub mod logto;
 pub mod organization;
+pub mod readiness;
 pub mod telemetry;
 pub mod token;
 pub mod validate;
@@ -120,8 +124,9 @@ pub use error::{AuthError, ErrorCode, ErrorResponder, Reason};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use guard::require_organization;
 pub use guard::{GuardLayer, OrganizationFrom, Requirement, require_any_scope, require_scopes};
-pub use jwks::{JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
+pub use jwks::{IssuerReadiness, JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
 pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};
 pub use organization::OrganizationSource;
+pub use readiness::{Readiness, ReadyService};
 pub use validate::{CacheConfig, Validator, ValidatorBuilder};
 pub use verify_pool::VerifyPoolConfig;

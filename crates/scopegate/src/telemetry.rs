@@ -11,6 +11,8 @@
 //! | `scopegate_jwks_fetch_duration_seconds` | histogram | `issuer` | duration of each fetch attempt |
 //! | `scopegate_jwks_keys` | gauge | `issuer` | keys in the current set |
 //! | `scopegate_jwks_last_success_timestamp_seconds` | gauge | `issuer` | when the current set was fetched (Unix time); its age is `time() - this` |
+//! | `scopegate_jwks_usable` | gauge | `issuer` | 1 when a key set is at hand (fetched, possibly stale, or static), 0 while none was ever fetched: that issuer's tokens are answered 503 |
+//! | `scopegate_jwks_failing_since_timestamp_seconds` | gauge | `issuer` | when the current run of failed fetches began (Unix time), 0 after a success; keys missing or stale for `time() - this` |
 
 //!
 //! The per-request counters are registered once, when the [`Validator`](crate::Validator) is

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -216,8 +216,11 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Builds the validator. Keys are fetched lazily, on the first token (or by
-    /// [`Validator::warm_up`]).
+    /// Builds the validator. Only configuration errors fail here: the issuer need not be up.
+    /// Keys are fetched lazily, on the first token (or by [`Validator::warm_up`],
+    /// [`Validator::warm_up_for`], or a [`ReadyService`](crate::ReadyService) probe); failed
+    /// fetches are retried in the background with backoff, and until keys arrive that issuer's
+    /// tokens are answered `503` with `Retry-After`.
     pub fn build(self) -> Result<Validator, ConfigError> {
         install_crypto_provider();
         if self.issuers.is_empty() {
@@ -616,7 +619,10 @@ impl Validator {
         )
     }
 
-    /// Fetches every issuer's keys now (discovery included), instead of on the first token.
+    /// Fetches every issuer's keys now (discovery included), instead of on the first token, and
+    /// reports the first failure. A failure does not stop anything: the fetch is retried in the
+    /// background with backoff. To start serving while the issuer is down, use
+    /// [`warm_up_for`](Self::warm_up_for), which waits a bounded time and never fails.
     pub async fn warm_up(&self) -> Result<(), JwksError> {
         for issuer in &self.inner.issuers {
             if matches!(issuer.config.jwks, JwksSource::Static(_)) {
@@ -644,6 +650,16 @@ impl Validator {
             .iter()
             .find(|i| *i.config.issuer == *iss)
             .map(|i| i.keys.stats())
+    }
+
+    /// Now, on the validator's clock.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.inner.clock.now()
+    }
+
+    /// Every issuer's key source, in configuration order.
+    pub(crate) fn key_sources(&self) -> impl Iterator<Item = &KeySource> {
+        self.inner.issuers.iter().map(|i| &i.keys)
     }
 
     /// The configured issuers.

@@ -23,6 +23,7 @@ async fn shop() -> Running {
         jwks_uri: None,
         bind: loopback,
         dev_issuer_bind: loopback,
+        warm_up: shopping_api::DEFAULT_WARM_UP,
     };
     start(settings).await.expect("the shop starts")
 }

@@ -1,6 +1,9 @@
 //! The shopping API: a resource server protected by scopegate.
 //!
-//! * `GET /health`: open.
+//! * `GET /health`: open; liveness, independent of the issuer.
+//! * `GET /ready`: open; `200` once every issuer's keys are usable, `503` (JSON naming the issuers
+//!   that are not ready) before that. It starts while the issuer is down and becomes ready when it
+//!   comes back, with no restart.
 //! * `GET /products`: needs `read:products`.
 //! * `POST /products`: needs `write:products`; body `{"name": "...", "price_cents": 1290}`.
 //! * `GET /metrics` (feature `metrics`, on by default): scopegate's counters in the Prometheus
@@ -16,6 +19,7 @@
 mod products;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::handler::Handler;
@@ -33,16 +37,20 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 /// client's default `LOGTO_ENDPOINT`. Not 3001 (a local Logto), 3002 (its admin console) or 3003
 /// (the MCP example), so that it runs beside them.
 pub const DEFAULT_DEV_ISSUER_BIND: &str = "127.0.0.1:3010";
+/// How long the start waits for the issuer's keys unless `WARM_UP_SECS` says otherwise; then
+/// it serves regardless (`/ready` answers 503 until the keys arrive).
+pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(5);
 
 /// Every variable [`Settings::from_env`] reads. Set but empty, each is a mistake (exit code 2),
 /// never a silent default.
-pub const VARIABLES: [&str; 6] = [
+pub const VARIABLES: [&str; 7] = [
     "ISSUER",
     "LOGTO_ENDPOINT",
     "AUDIENCE",
     "JWKS_URI",
     "BIND",
     "DEV_ISSUER_BIND",
+    "WARM_UP_SECS",
 ];
 
 /// The embedded dev issuer's apps: (id, secret, scopes).
@@ -85,11 +93,13 @@ pub enum SetupError {
         expected: &'static str,
     },
     /// The scopegate configuration is refused.
-    #[error("invalid authorization settings: {0}")]
-    Config(#[from] scopegate::ConfigError),
-    /// The issuer's keys could not be fetched at start.
-    #[error("cannot fetch the issuer's signing keys: {0}{hint}", hint = logto_hint(.0))]
-    Keys(#[from] scopegate::JwksError),
+    #[error("{setting}: invalid authorization settings: {source}")]
+    Config {
+        /// The environment variable(s) the refused setting comes from.
+        setting: &'static str,
+        /// Why it is refused.
+        source: scopegate::ConfigError,
+    },
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -101,13 +111,6 @@ pub enum SetupError {
     /// The dev issuer could not start.
     #[error("cannot start the dev issuer: {0}")]
     DevIssuer(#[from] scopegate_dev::DevIssuerError),
-}
-
-/// `: for Logto the issuer is ...` when the issuer looks like a Logto endpoint without `/oidc`.
-fn logto_hint(error: &scopegate::JwksError) -> String {
-    scopegate::logto::discovery_hint(error)
-        .map(|hint| format!(": {hint}"))
-        .unwrap_or_default()
 }
 
 /// What the API is configured with.
@@ -123,12 +126,14 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Where the embedded dev issuer listens (when there is no `ISSUER`).
     pub dev_issuer_bind: SocketAddr,
+    /// How long the start waits for the issuer's keys before serving regardless.
+    pub warm_up: Duration,
 }
 
 impl Settings {
     /// Reads the [`VARIABLES`]: `ISSUER` (or `LOGTO_ENDPOINT`, the m2m client's name, from which
     /// `ISSUER` is `<endpoint>/oidc` and `JWKS_URI` `<endpoint>/oidc/jwks`), `AUDIENCE`,
-    /// `JWKS_URI`, `BIND` and `DEV_ISSUER_BIND`.
+    /// `JWKS_URI`, `BIND`, `DEV_ISSUER_BIND` and `WARM_UP_SECS`.
     pub fn from_env() -> Result<Settings, SetupError> {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
@@ -188,6 +193,16 @@ impl Settings {
             jwks_uri: url("JWKS_URI")?.or(derived_jwks),
             bind: addr("BIND", DEFAULT_BIND)?,
             dev_issuer_bind: addr("DEV_ISSUER_BIND", DEFAULT_DEV_ISSUER_BIND)?,
+            warm_up: match var("WARM_UP_SECS") {
+                None => DEFAULT_WARM_UP,
+                Some(value) => value.parse().map(Duration::from_secs).map_err(|_| {
+                    SetupError::InvalidVariable {
+                        name: "WARM_UP_SECS",
+                        value,
+                        expected: "a whole number of seconds",
+                    }
+                })?,
+            },
         })
     }
 }
@@ -240,8 +255,21 @@ impl Running {
     }
 }
 
-/// Starts the dev issuer if needed, fetches the keys (so a wrong issuer fails at start), and
-/// serves the API.
+/// Which environment variable a refused authorization setting comes from.
+fn setting_of(error: &scopegate::ConfigError) -> &'static str {
+    use scopegate::ConfigError as E;
+    match error {
+        E::EmptyIssuer | E::IssuerNotDiscoverable(_) | E::DuplicateIssuer(_) => "ISSUER",
+        E::NoAudience => "AUDIENCE",
+        E::InsecureJwksUrl(_) | E::InvalidJwksUrl(_) => "JWKS_URI",
+        _ => "ISSUER, AUDIENCE, JWKS_URI",
+    }
+}
+
+/// Starts the dev issuer if needed, waits up to `settings.warm_up` for the issuer's keys, and
+/// serves the API, keys or not: an unreachable issuer is not a configuration error, and while it
+/// is down `/ready` answers 503 and protected routes 503 with `Retry-After`. Only configuration
+/// errors (and a port that cannot be bound) fail here.
 pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     // Before anything is measured: the key fetch at start is the first event worth counting.
     #[cfg(feature = "metrics")]
@@ -270,9 +298,23 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     if let Some(jwks_uri) = &settings.jwks_uri {
         config = config.jwks_uri(jwks_uri.clone());
     }
-    let config = config.build()?;
-    let validator = Validator::new(config)?;
-    validator.warm_up().await?;
+    let refused = |source| SetupError::Config {
+        setting: setting_of(&source),
+        source,
+    };
+    let validator = config.build().and_then(Validator::new).map_err(refused)?;
+    // Logs the issuers still without keys; the background retries take it from there.
+    let readiness = validator.warm_up_for(settings.warm_up).await;
+    for issuer in readiness.not_ready() {
+        // A Logto endpoint given as the issuer: say which issuer to set.
+        if let Some(hint) = issuer
+            .last_error
+            .as_ref()
+            .and_then(scopegate::logto::discovery_hint)
+        {
+            tracing::warn!(issuer = %issuer.issuer, "{hint}");
+        }
+    }
 
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
@@ -287,7 +329,8 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     let app = router(
         BearerAuthLayer::new(validator.clone()).realm("shopping"),
         Store::seeded(),
-    );
+    )
+    .route_service("/ready", validator.ready_service());
     #[cfg(feature = "metrics")]
     let app = match metrics {
         Some(handle) => app.route("/metrics", get(move || async move { handle.render() })),

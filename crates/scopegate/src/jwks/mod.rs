@@ -11,7 +11,7 @@ use std::time::Duration;
 pub use key::{KeyKind, SkippedKey, VerificationKey};
 pub(crate) use set::KeyLookup;
 pub use set::{DEFAULT_MAX_KEYS, KeySet};
-pub use source::JwksStats;
+pub use source::{IssuerReadiness, JwksStats};
 pub(crate) use source::{KeySource, RefreshReason};
 
 pub use fetch::{MAX_REDIRECTS, redirect_policy};

@@ -15,11 +15,13 @@ use arc_swap::{ArcSwap, Guard};
 use rand::Rng as _;
 use url::Url;
 
+mod readiness;
 mod schedule;
 
 use super::fetch::Fetcher;
 use super::{JwksError, JwksPolicy, JwksSource, KeySet};
 use crate::clock::{Clock, unix_millis};
+pub use readiness::IssuerReadiness;
 
 /// Why a fetch of the key set was attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,10 @@ struct Shared {
     background: AtomicU64,
     /// Wakes the background task when a fetch moved the schedule.
     rescheduled: Arc<tokio::sync::Notify>,
+    /// Wakes everyone waiting for keys (`warm_up_for`) when a fetch completed.
+    fetched: tokio::sync::Notify,
+    /// When this source was made: the keys of a fetched source are missing since then.
+    created: SystemTime,
     counters: Counters,
 }
 
@@ -130,6 +136,8 @@ struct State {
     last_success: Option<SystemTime>,
     /// The outcome of the last attempt, handed to callers that joined it.
     last_result: Option<Result<(), JwksError>>,
+    /// When the current run of failed attempts began.
+    failing_since: Option<SystemTime>,
 }
 
 #[derive(Debug, Default)]
@@ -162,7 +170,10 @@ impl KeySource {
                 false,
             ),
         };
-        let next_refresh = clock.now() + policy.default_refresh_interval;
+        let created = clock.now();
+        let next_refresh = created + policy.default_refresh_interval;
+        let usable = if has_keys { 1.0 } else { 0.0 };
+        metrics::gauge!("scopegate_jwks_usable", "issuer" => issuer.to_string()).set(usable);
         KeySource {
             shared: Arc::new(Shared {
                 issuer,
@@ -182,11 +193,14 @@ impl KeySource {
                     consecutive_failures: 0,
                     last_success: None,
                     last_result: None,
+                    failing_since: None,
                 }),
                 // Nothing is due before the first fetch (a static set is never due).
                 overdue_at: AtomicU64::new(u64::MAX),
                 background: AtomicU64::new(0),
                 rescheduled: Arc::new(tokio::sync::Notify::new()),
+                fetched: tokio::sync::Notify::new(),
+                created,
                 counters: Counters::default(),
             }),
         }
@@ -340,6 +354,7 @@ impl Shared {
                     state.next_refresh = now + interval;
                     state.consecutive_failures = 0;
                     state.last_success = Some(now);
+                    state.failing_since = None;
                     // Unchanged keys keep their identity: the verified-token cache stays valid.
                     let previous = self.keys.load();
                     let set = set.carry_over(&previous);
@@ -367,6 +382,10 @@ impl Shared {
                         metrics::gauge!("scopegate_jwks_last_success_timestamp_seconds", "issuer" => self.issuer.to_string())
                             .set(since_epoch.as_secs_f64());
                     }
+                    metrics::gauge!("scopegate_jwks_usable", "issuer" => self.issuer.to_string())
+                        .set(1.0);
+                    metrics::gauge!("scopegate_jwks_failing_since_timestamp_seconds", "issuer" => self.issuer.to_string())
+                        .set(0.0);
                     self.keys.store(Arc::new(set));
                     self.has_keys.store(true, Ordering::Release);
                     self.healthy.store(true, Ordering::Release);
@@ -374,10 +393,23 @@ impl Shared {
                 }
                 Err(error) => {
                     state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-                    let delay = self.retry_delay(state.consecutive_failures);
+                    let has_keys = self.has_keys.load(Ordering::Acquire);
+                    let mut delay = self.retry_delay(state.consecutive_failures);
+                    if !has_keys {
+                        // With no key set every token of this issuer is refused: retry at least
+                        // once per cooldown, so keys arrive soon after the issuer is back.
+                        delay = delay.min(self.policy.unknown_kid_cooldown);
+                    }
                     state.next_refresh = now + delay;
+                    let failing_since = *state.failing_since.get_or_insert(now);
                     self.counters.failures.fetch_add(1, Ordering::Relaxed);
                     self.healthy.store(false, Ordering::Release);
+                    if state.consecutive_failures == 1
+                        && let Ok(at) = failing_since.duration_since(UNIX_EPOCH)
+                    {
+                        metrics::gauge!("scopegate_jwks_failing_since_timestamp_seconds", "issuer" => self.issuer.to_string())
+                            .set(at.as_secs_f64());
+                    }
                     if let (
                         Origin::Discovery { discovered },
                         JwksError::Status { status: 404, .. },
@@ -387,20 +419,29 @@ impl Shared {
                         *discovered.lock().unwrap_or_else(PoisonError::into_inner) = None;
                     }
                     macro_rules! failed {
-                        ($message:literal) => {
+                        ($field:ident = $value:expr, $message:literal) => {
                             tracing::warn!(
                                 target: "scopegate::jwks",
                                 issuer = %self.issuer, %error,
                                 duration_ms = elapsed.as_millis() as u64,
                                 reason = reason.as_str(), failures = state.consecutive_failures,
-                                retry_in_ms = delay.as_millis() as u64, $message
+                                retry_in_ms = delay.as_millis() as u64, $field = $value, $message
                             )
                         };
                     }
-                    if self.has_keys.load(Ordering::Acquire) {
-                        failed!("fetching signing keys failed; keeping the previous set");
+                    let seconds_since =
+                        |since: SystemTime| now.duration_since(since).map_or(0, |d| d.as_secs());
+                    if has_keys {
+                        failed!(
+                            stale_for_s = seconds_since(failing_since),
+                            "fetching signing keys failed; keeping the previous set"
+                        );
                     } else {
-                        failed!("fetching signing keys failed; no key set yet");
+                        // Until a fetch succeeds this issuer's tokens are answered 503.
+                        failed!(
+                            missing_for_s = seconds_since(self.created),
+                            "fetching signing keys failed; no key set yet"
+                        );
                     }
                     Err(error)
                 }
@@ -411,6 +452,7 @@ impl Shared {
             .store(unix_millis(overdue_at), Ordering::Relaxed);
         self.lock_state().last_result = Some(outcome.clone());
         self.rescheduled.notify_one();
+        self.fetched.notify_waiters();
         let result_label = if outcome.is_ok() { "ok" } else { "error" };
         metrics::counter!("scopegate_jwks_fetches_total", "issuer" => self.issuer.to_string(), "result" => result_label, "reason" => reason.as_str())
             .increment(1);

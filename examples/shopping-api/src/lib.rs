@@ -259,7 +259,11 @@ impl Running {
 fn setting_of(error: &scopegate::ConfigError) -> &'static str {
     use scopegate::ConfigError as E;
     match error {
-        E::EmptyIssuer | E::IssuerNotDiscoverable(_) | E::DuplicateIssuer(_) => "ISSUER",
+        E::EmptyIssuer
+        | E::IssuerNotDiscoverable(_)
+        | E::IssuerMissingScheme(_)
+        | E::IssuerNotAUrl(_)
+        | E::DuplicateIssuer(_) => "ISSUER",
         E::NoAudience => "AUDIENCE",
         E::InsecureJwksUrl(_) | E::InvalidJwksUrl(_) => "JWKS_URI",
         _ => "ISSUER, AUDIENCE, JWKS_URI",

@@ -79,7 +79,7 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
         // Plain http is for loopback hosts only: refused at build, before any fetch.
         (
             &[("ISSUER", "http://id.example.com/oidc")],
-            "ISSUER: invalid authorization settings: issuer \"http://id.example.com/oidc\" is not an https URL",
+            "ISSUER: invalid authorization settings: issuer \"http://id.example.com/oidc\" is plain http",
         ),
         (
             &[

@@ -8,6 +8,7 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use scopegate_dev::DevIssuer;
 
 use super::*;
+use crate::verify_pool::VerifyPoolConfig;
 use crate::verify_pool::tests::hold_a_thread;
 
 const RESOURCE: &str = "https://shopping.api";

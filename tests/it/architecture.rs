@@ -1,6 +1,6 @@
 //! The shape of `crates/scopegate/src`, checked on the source itself: the modules' imports form
-//! no cycle, and the core knows no vendor (outside comments, `logto` appears only in `logto.rs`
-//! and `lib.rs`).
+//! no cycle, the core knows no vendor (outside comments, `logto` appears only in `logto.rs`
+//! and `lib.rs`), and no file is over 400 lines outside its `#[cfg(test)]` modules.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -222,4 +222,70 @@ fn the_comment_stripper_keeps_urls_and_drops_comments() {
     );
     let found = references(&stripped, &BTreeMap::new());
     assert_eq!(found, BTreeSet::from(["c".to_owned(), "d".to_owned()]));
+}
+
+/// Longest file of `crates/scopegate/src`, test modules aside: a file that long holds two
+/// concepts (STYLE.md).
+const MAX_LINES: usize = 400;
+
+/// Lines of `source` outside `#[cfg(test)] mod … { … }` blocks. rustfmt closes a block with a
+/// `}` at the indentation of its `mod` line, which is where the count resumes.
+fn lines_outside_tests(source: &str) -> usize {
+    let mut lines = source.lines().peekable();
+    let mut count = 0;
+    while let Some(line) = lines.next() {
+        let indent = line.len() - line.trim_start().len();
+        let is_inline_test_mod = line.trim() == "#[cfg(test)]"
+            && lines.peek().is_some_and(|next| {
+                let next = next.trim();
+                next.contains("mod ") && next.ends_with('{')
+            });
+        if !is_inline_test_mod {
+            count += 1;
+            continue;
+        }
+        let close = format!("{}}}", " ".repeat(indent));
+        lines.next();
+        for inner in lines.by_ref() {
+            if inner == close {
+                break;
+            }
+        }
+    }
+    count
+}
+
+#[test]
+fn no_file_of_the_core_is_over_400_lines_outside_its_tests() {
+    let mut found = Vec::new();
+    paths(&source_dir(), &mut found);
+    assert!(found.len() > 20, "{found:?}");
+    let mut too_long: Vec<String> = Vec::new();
+    for path in &found {
+        let lines = lines_outside_tests(&std::fs::read_to_string(path).unwrap());
+        if lines > MAX_LINES {
+            too_long.push(format!("{} ({lines} lines)", path.display()));
+        }
+    }
+    assert!(too_long.is_empty(), "over {MAX_LINES} lines: {too_long:?}");
+}
+
+/// Every `.rs` file under `dir`.
+fn paths(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            paths(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_line_count_leaves_out_test_modules_only() {
+    let source = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn b() {\n    }\n}\nfn c() {}\n\
+                  #[cfg(test)]\nfn d() {}\n#[cfg(test)]\nmod tests;\n";
+    // a, c, the attribute and d, the attribute and the out-of-line `mod tests;`.
+    assert_eq!(lines_outside_tests(source), 6);
 }

@@ -11,11 +11,12 @@
 //! | scopes | `scope`, then `scp` | RFC 9068, plus Entra ID / Okta |
 //! | JWKS URLs | https (http only to loopback) | keys fetched in clear text could be swapped |
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
+
+mod redact;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::audience::AudienceMatcher;
@@ -369,89 +370,6 @@ impl AuthConfigBuilder {
     }
 }
 
-/// Stands in for a secret in `Debug` output: says that one is set, and nothing of it.
-struct Redacted<'a, T>(&'a Option<T>);
-
-impl<T> fmt::Debug for Redacted<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Some(<redacted>)"
-        } else {
-            "None"
-        })
-    }
-}
-
-/// Names the kind of client only: a client's own `Debug` may show proxy URLs and their
-/// credentials.
-struct ClientKind<'a>(&'a Option<reqwest::Client>);
-
-impl fmt::Debug for ClientKind<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "custom"
-        } else {
-            "default"
-        })
-    }
-}
-
-impl fmt::Debug for AuthConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("issuer", &self.issuer)
-            .field("audiences", &self.audiences)
-            .field("organization_sources", &self.organization_sources)
-            .field("jwks", &self.jwks)
-            .field("algorithms", &self.algorithms)
-            .field("leeway", &self.leeway)
-            .field("token_type", &self.token_type)
-            .field("scope_sources", &self.scope_sources)
-            .field("symmetric_secret", &Redacted(&self.symmetric_secret))
-            .field("http_client", &ClientKind(&self.http_client))
-            .field("jwks_policy", &self.jwks_policy)
-            .field("allow_insecure_http", &self.allow_insecure_http)
-            .finish()
-    }
-}
-
-impl fmt::Debug for AuthConfigBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The issuer and JWKS URL are not checked yet: a password in them is refused by
-        // `build`, and must not be shown before.
-        f.debug_struct("AuthConfigBuilder")
-            .field("issuer", &redact_url(&self.issuer))
-            .field("audiences", &self.audiences)
-            .field("organization_sources", &self.organization_sources)
-            .field("jwks", &self.jwks)
-            .field("jwks_uri", &self.jwks_uri.as_deref().map(redact_url))
-            .field("algorithms", &self.algorithms)
-            .field("leeway", &self.leeway)
-            .field("token_type", &self.token_type)
-            .field("scope_sources", &self.scope_sources)
-            .field("symmetric_secret", &Redacted(&self.symmetric_secret))
-            .field("http_client", &ClientKind(&self.http_client))
-            .field("jwks_policy", &self.jwks_policy)
-            .field("allow_insecure_http", &self.allow_insecure_http)
-            .finish()
-    }
-}
-
-/// `text` with any username and password of a URL replaced.
-fn redact_url(text: &str) -> std::borrow::Cow<'_, str> {
-    match Url::parse(text) {
-        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
-            let _ = url.set_username("redacted");
-            let _ = url.set_password(None);
-            url.to_string().into()
-        }
-        Ok(_) => text.into(),
-        // Not a URL, or one that does not parse: show it only if it cannot hide userinfo.
-        Err(_) if !text.contains('@') => text.into(),
-        Err(_) => "<redacted>".into(),
-    }
-}
-
 /// Why an issuer cannot be discovered, in the words that point to the fix.
 fn check_discoverable(issuer: &str, secure: impl Fn(&Url) -> bool) -> Result<(), ConfigError> {
     match Url::parse(issuer) {
@@ -489,85 +407,4 @@ fn check_policy(policy: &JwksPolicy) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn typ_policies() {
-        let lenient = TokenTypePolicy::Lenient;
-        let strict = TokenTypePolicy::Strict;
-        for typ in [
-            "at+jwt",
-            "AT+JWT",
-            "application/at+jwt",
-            "Application/AT+JWT",
-        ] {
-            assert!(
-                lenient.accepts(Some(typ)) && strict.accepts(Some(typ)),
-                "{typ}"
-            );
-        }
-        assert!(lenient.accepts(Some("JWT")) && lenient.accepts(None));
-        assert!(!strict.accepts(Some("JWT")) && !strict.accepts(None));
-        for typ in [
-            "id+jwt",
-            "application/jwt",
-            "",
-            "logout+jwt",
-            "application/",
-        ] {
-            assert!(!lenient.accepts(Some(typ)), "{typ}");
-        }
-    }
-
-    #[test]
-    fn builder_rejects_open_doors() {
-        let base = || AuthConfig::builder("https://id.example.com/oidc", "https://shopping.api");
-        assert!(base().build().is_ok());
-        assert_eq!(
-            AuthConfig::builder("https://i", "").build().unwrap_err(),
-            ConfigError::NoAudience
-        );
-        assert_eq!(
-            base().algorithms([Algorithm::HS256]).build().unwrap_err(),
-            ConfigError::SymmetricMismatch
-        );
-        assert_eq!(
-            base().symmetric_secret(*b"short").build().unwrap_err(),
-            ConfigError::WeakSecret
-        );
-        assert!(base().symmetric_secret([7u8; 32]).build().is_ok());
-        assert_eq!(
-            base().algorithms([]).build().unwrap_err(),
-            ConfigError::NoAlgorithms
-        );
-        assert_eq!(
-            base()
-                .leeway(Duration::from_secs(3600))
-                .build()
-                .unwrap_err(),
-            ConfigError::LeewayTooLarge
-        );
-        assert!(matches!(
-            base().jwks_uri("http://keys.example.com/jwks").build(),
-            Err(ConfigError::InsecureJwksUrl(_))
-        ));
-        assert!(base().jwks_uri("http://127.0.0.1:9/jwks").build().is_ok());
-        assert!(matches!(
-            AuthConfig::builder("http://id.example.com", "a").build(),
-            Err(ConfigError::IssuerNotDiscoverable(_))
-        ));
-        for no_scheme in ["id.example.com/oidc", "localhost:3001/oidc"] {
-            assert_eq!(
-                AuthConfig::builder(no_scheme, "a").build().unwrap_err(),
-                ConfigError::IssuerMissingScheme(no_scheme.into())
-            );
-        }
-        assert!(
-            AuthConfig::builder("not a url", "a")
-                .jwks_uri("https://id.example.com/jwks")
-                .build()
-                .is_ok()
-        );
-    }
-}
+mod tests;

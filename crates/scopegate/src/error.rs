@@ -21,7 +21,9 @@ use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
+mod problem;
 mod reason;
+pub use problem::{RequestProblem, TokenProblem};
 pub use reason::Reason;
 
 /// Why a request was not authorized.
@@ -107,51 +109,6 @@ pub enum AuthError {
     /// covers: a configuration mistake, answered as if no token had been sent (fail closed).
     #[error("no authorization layer covers this route")]
     NotConfigured,
-}
-
-/// What is wrong with the credentials of a request (answered 400 `invalid_request`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RequestProblem {
-    /// The `Authorization` header uses another scheme than `Bearer`.
-    #[error("authorization scheme is not Bearer")]
-    WrongScheme,
-    /// More than one `Authorization` header.
-    #[error("more than one Authorization header")]
-    SeveralHeaders,
-    /// `Bearer` without a token, or with more than one.
-    #[error("expected exactly one bearer token")]
-    NotOneToken,
-    /// Characters outside the RFC 6750 `b64token` syntax.
-    #[error("bearer token has invalid characters")]
-    InvalidCharacters,
-    /// Tokens in more than one place (header, cookie, custom header): RFC 6750 §2.
-    #[error("bearer token sent in more than one place")]
-    SeveralPlaces,
-}
-
-/// What is wrong with the token's form (answered 401 `invalid_token`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TokenProblem {
-    /// Longer than the configured maximum.
-    #[error("token is too long")]
-    TooLong,
-    /// Five segments: an encrypted token (JWE), which a resource server cannot read.
-    #[error("encrypted tokens are not accepted")]
-    Encrypted,
-    /// Not three dot-separated segments.
-    #[error("token is not a signed JWT")]
-    NotJws,
-    /// A segment is not unpadded base64url.
-    #[error("token is not valid base64url")]
-    Base64,
-    /// The header or claims are not a JSON object with unique member names.
-    #[error("token is not valid JSON")]
-    Json,
-    /// The header's `alg` or `kid` is not a string.
-    #[error("token header is malformed")]
-    Header,
 }
 
 /// The RFC 6750 §3.1 error codes.
@@ -405,81 +362,4 @@ impl axum::response::IntoResponse for AuthError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn challenge_attributes() {
-        let responder = ErrorResponder::new().with_realm("shop \"main\"");
-        let missing = responder.challenge(&AuthError::MissingToken).unwrap();
-        assert_eq!(missing, r#"Bearer realm="shop \"main\"""#);
-        let scope = responder
-            .challenge(&AuthError::InsufficientScope {
-                required: Arc::from("read:products"),
-            })
-            .unwrap();
-        assert_eq!(
-            scope,
-            r#"Bearer realm="shop \"main\"", error="insufficient_scope", error_description="token lacks the scope this resource requires", scope="read:products""#
-        );
-        let no_realm = ErrorResponder::new()
-            .challenge(&AuthError::Expired)
-            .unwrap();
-        assert_eq!(
-            no_realm,
-            r#"Bearer error="invalid_token", error_description="token has expired""#
-        );
-        assert!(
-            responder
-                .challenge(&AuthError::KeysUnavailable {
-                    retry_after: Duration::from_secs(3)
-                })
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn reasons_are_listed_in_declaration_order_and_unique() {
-        for (index, reason) in Reason::ALL.iter().enumerate() {
-            assert_eq!(*reason as usize, index, "{reason}");
-        }
-        let mut labels: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
-        labels.sort_unstable();
-        labels.dedup();
-        assert_eq!(labels.len(), Reason::ALL.len());
-        assert_eq!(
-            AuthError::MalformedToken(TokenProblem::TooLong).reason(),
-            Reason::TokenTooLong
-        );
-        let refusal = ErrorResponder::new().respond(&AuthError::WrongAudience);
-        let marked = refusal.extensions().get::<Refusal>().map(|r| r.0);
-        assert_eq!(marked, Some(Reason::WrongAudience));
-    }
-
-    #[test]
-    fn control_characters_never_reach_the_header() {
-        let responder = ErrorResponder::new().with_realm("a\r\nSet-Cookie: x\u{7f}é");
-        let value = responder.challenge(&AuthError::MissingToken).unwrap();
-        assert_eq!(value, r#"Bearer realm="aSet-Cookie: x""#);
-    }
-
-    #[test]
-    fn responses_have_status_headers_and_json() {
-        let responder = ErrorResponder::new();
-        let response = responder.respond(&AuthError::KeysUnavailable {
-            retry_after: Duration::from_millis(1),
-        });
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[RETRY_AFTER], "1");
-        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
-        let response = responder.respond(&AuthError::Overloaded {
-            retry_after: Duration::from_secs(2),
-        });
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[RETRY_AFTER], "2");
-        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
-        let response = responder.respond(&AuthError::InvalidRequest(RequestProblem::WrongScheme));
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
-    }
-}
+mod tests;

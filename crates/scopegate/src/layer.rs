@@ -6,23 +6,23 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
-use http_body_util::Full;
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::AuthBody;
 use crate::claims::AuthContext;
 use crate::cross_site::CrossSitePolicy;
-use crate::error::{AuthError, ErrorResponder, Refusal};
-use crate::telemetry::PendingVerdict;
+use crate::error::{AuthError, ErrorResponder};
 use crate::token::{TokenLocation, locate_token};
 use crate::validate::Validator;
 use crate::verify_pool::peer_address;
+
+mod future;
+pub use future::ResponseFuture;
 
 /// Put in the extensions of every request the layer let through, so that guards and extractors
 /// answer with the same realm and renderer and can tell "anonymous" from "not covered".
@@ -222,7 +222,9 @@ impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {
     }
 }
 
-type Validation = Pin<Box<dyn Future<Output = Result<Arc<AuthContext>, AuthError>> + Send>>;
+/// The first sight of a token: its full validation, boxed only on a cache miss.
+pub(super) type Validation =
+    Pin<Box<dyn Future<Output = Result<Arc<AuthContext>, AuthError>> + Send>>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for BearerAuthService<S>
 where
@@ -282,133 +284,11 @@ where
                 // (tower's rule for services called after an await).
                 let clone = self.inner.clone();
                 let service = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture {
-                    state: State::Validating {
-                        validation,
-                        pending: Some((request, service, self.validator.clone())),
-                        responder: Arc::clone(&settings.responder),
-                    },
-                }
-            }
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`BearerAuthService`].
-    ///
-    /// # Panics
-    /// When polled again after it completed, like every future (tower-http's rule).
-    pub struct ResponseFuture<S, B>
-    where
-        S: Service<Request<B>>,
-    {
-        #[pin]
-        state: State<S, B>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<S, B>
-    where
-        S: Service<Request<B>>,
-    {
-        Validating {
-            validation: Validation,
-            pending: Option<(Request<B>, S, Validator)>,
-            responder: Arc<ErrorResponder>,
-        },
-        Calling {
-            #[pin]
-            future: S::Future,
-            // Settled by the response; `None` once it is.
-            verdict: Option<PendingVerdict>,
-        },
-        Refused {
-            response: Option<Response<Full<Bytes>>>,
-        },
-    }
-}
-
-impl<S: Service<Request<B>>, B> fmt::Debug for ResponseFuture<S, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
-    fn calling(future: S::Future, verdict: PendingVerdict) -> Self {
-        ResponseFuture {
-            state: State::Calling {
-                future,
-                verdict: Some(verdict),
-            },
-        }
-    }
-
-    fn refused(responder: &ErrorResponder, error: &AuthError) -> Self {
-        ResponseFuture {
-            state: State::Refused {
-                response: Some(responder.respond(error)),
-            },
-        }
-    }
-}
-
-impl<S, B, ResBody> Future for ResponseFuture<S, B>
-where
-    S: Service<Request<B>, Response = Response<ResBody>>,
-{
-    type Output = Result<Response<AuthBody<ResBody>>, S::Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                StateProj::Validating {
+                ResponseFuture::validating(
                     validation,
-                    pending,
-                    responder,
-                } => {
-                    let outcome = ready!(validation.as_mut().poll(cx));
-                    #[allow(clippy::expect_used)] // left only by a state change: cannot be None
-                    let (mut request, mut service, validator) = pending
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    match outcome {
-                        Ok(context) => {
-                            let extensions = request.extensions_mut();
-                            extensions.insert(context);
-                            extensions.insert(Covered(Arc::clone(responder)));
-                            let future = service.call(request);
-                            this.state.set(State::Calling {
-                                future,
-                                verdict: Some(validator.pending_verdict(false)),
-                            });
-                        }
-                        Err(error) => {
-                            let response = responder.respond(&error);
-                            this.state.set(State::Refused {
-                                response: Some(response),
-                            });
-                        }
-                    }
-                }
-                StateProj::Calling { future, verdict } => {
-                    let response = ready!(future.poll(cx));
-                    if let (Ok(response), Some(verdict)) = (&response, verdict.take()) {
-                        verdict.settle(response.extensions().get::<Refusal>().map(|r| r.0));
-                    }
-                    return Poll::Ready(response.map(|r| r.map(AuthBody::inner)));
-                }
-                StateProj::Refused { response } => {
-                    #[allow(clippy::expect_used)] // polled after completion: a caller bug
-                    let response = response
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(response.map(AuthBody::refusal)));
-                }
+                    (request, service, self.validator.clone()),
+                    Arc::clone(&settings.responder),
+                )
             }
         }
     }

@@ -38,7 +38,6 @@ use std::fmt;
 use std::hash::BuildHasher as _;
 use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -48,6 +47,10 @@ use crate::algorithm::Algorithm;
 use crate::config::ConfigError;
 use crate::error::AuthError;
 use crate::jwks::VerificationKey;
+
+mod shed;
+pub(crate) use shed::Shed;
+use shed::ShedLog;
 
 /// Lanes of the queue. Addresses are hashed (with a random seed) onto this many lanes: enough
 /// that a legitimate client rarely shares a lane with a flooding one, few enough to scan.
@@ -117,30 +120,6 @@ impl VerifyPoolConfig {
     pub fn shed_log_interval(mut self, interval: Duration) -> Self {
         self.shed_log_interval = interval;
         self
-    }
-}
-
-/// Why a check was refused without running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shed {
-    /// The queue was full (or made room for another lane).
-    QueueFull,
-    /// The check waited longer than the deadline.
-    Deadline,
-    /// The thread running it failed (a panic in the crypto backend).
-    Failed,
-}
-
-impl Shed {
-    /// Every label of `scopegate_verifications_shed_total`, in [`index`](Self::index) order.
-    pub(crate) const LABELS: [&'static str; 3] = ["queue_full", "deadline", "failed"];
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Shed::QueueFull => 0,
-            Shed::Deadline => 1,
-            Shed::Failed => 2,
-        }
     }
 }
 
@@ -378,58 +357,6 @@ impl Shared {
                 .wait(queue)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-    }
-}
-
-/// Logs shedding at most once per interval, with the count since the last line: a flood must
-/// not turn into a flood of log lines.
-struct ShedLog {
-    interval: Duration,
-    origin: Instant,
-    /// Milliseconds after `origin` of the last line; `u64::MAX` before the first.
-    last: AtomicU64,
-    count: AtomicU64,
-}
-
-impl ShedLog {
-    fn new(interval: Duration) -> ShedLog {
-        ShedLog {
-            interval,
-            origin: Instant::now(),
-            last: AtomicU64::new(u64::MAX),
-            count: AtomicU64::new(0),
-        }
-    }
-
-    fn shed(&self, now: Instant, reason: Shed) {
-        if let Some(count) = self.note(now) {
-            tracing::warn!(
-                target: "scopegate::overload",
-                shed = count,
-                last_reason = Shed::LABELS[reason.index()],
-                "first-sight token checks refused with 503: the verification queue is full or \
-                 too slow (a flood of new or forged tokens?)"
-            );
-        }
-    }
-
-    /// Counts one shed; `Some(count since the last line)` when a line is due.
-    fn note(&self, now: Instant) -> Option<u64> {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let now_ms = now.saturating_duration_since(self.origin).as_millis() as u64;
-        let last = self.last.load(Ordering::Relaxed);
-        let due =
-            last == u64::MAX || now_ms.saturating_sub(last) >= self.interval.as_millis() as u64;
-        // One thread wins the line; the others' counts go into it or the next.
-        if due
-            && self
-                .last
-                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            return Some(self.count.swap(0, Ordering::Relaxed));
-        }
-        None
     }
 }
 

@@ -3,7 +3,7 @@
 //! `validate`'s tests, which count the signature checks).
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use super::*;

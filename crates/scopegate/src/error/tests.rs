@@ -1,0 +1,76 @@
+use super::*;
+
+#[test]
+fn challenge_attributes() {
+    let responder = ErrorResponder::new().with_realm("shop \"main\"");
+    let missing = responder.challenge(&AuthError::MissingToken).unwrap();
+    assert_eq!(missing, r#"Bearer realm="shop \"main\"""#);
+    let scope = responder
+        .challenge(&AuthError::InsufficientScope {
+            required: Arc::from("read:products"),
+        })
+        .unwrap();
+    assert_eq!(
+        scope,
+        r#"Bearer realm="shop \"main\"", error="insufficient_scope", error_description="token lacks the scope this resource requires", scope="read:products""#
+    );
+    let no_realm = ErrorResponder::new()
+        .challenge(&AuthError::Expired)
+        .unwrap();
+    assert_eq!(
+        no_realm,
+        r#"Bearer error="invalid_token", error_description="token has expired""#
+    );
+    assert!(
+        responder
+            .challenge(&AuthError::KeysUnavailable {
+                retry_after: Duration::from_secs(3)
+            })
+            .is_none()
+    );
+}
+
+#[test]
+fn reasons_are_listed_in_declaration_order_and_unique() {
+    for (index, reason) in Reason::ALL.iter().enumerate() {
+        assert_eq!(*reason as usize, index, "{reason}");
+    }
+    let mut labels: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    assert_eq!(labels.len(), Reason::ALL.len());
+    assert_eq!(
+        AuthError::MalformedToken(TokenProblem::TooLong).reason(),
+        Reason::TokenTooLong
+    );
+    let refusal = ErrorResponder::new().respond(&AuthError::WrongAudience);
+    let marked = refusal.extensions().get::<Refusal>().map(|r| r.0);
+    assert_eq!(marked, Some(Reason::WrongAudience));
+}
+
+#[test]
+fn control_characters_never_reach_the_header() {
+    let responder = ErrorResponder::new().with_realm("a\r\nSet-Cookie: x\u{7f}é");
+    let value = responder.challenge(&AuthError::MissingToken).unwrap();
+    assert_eq!(value, r#"Bearer realm="aSet-Cookie: x""#);
+}
+
+#[test]
+fn responses_have_status_headers_and_json() {
+    let responder = ErrorResponder::new();
+    let response = responder.respond(&AuthError::KeysUnavailable {
+        retry_after: Duration::from_millis(1),
+    });
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[RETRY_AFTER], "1");
+    assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+    let response = responder.respond(&AuthError::Overloaded {
+        retry_after: Duration::from_secs(2),
+    });
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[RETRY_AFTER], "2");
+    assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+    let response = responder.respond(&AuthError::InvalidRequest(RequestProblem::WrongScheme));
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+}

@@ -1,0 +1,154 @@
+//! [`ResponseFuture`]: a token's first-sight validation, then the inner service's call or the
+//! refusal; the verdict is settled by the response.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::{Covered, Validation};
+use crate::body::AuthBody;
+use crate::error::{AuthError, ErrorResponder, Refusal};
+use crate::telemetry::PendingVerdict;
+use crate::validate::Validator;
+
+pin_project! {
+    /// The response future of [`BearerAuthService`].
+    ///
+    /// # Panics
+    /// When polled again after it completed, like every future (tower-http's rule).
+    pub struct ResponseFuture<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        #[pin]
+        state: State<S, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        Validating {
+            validation: Validation,
+            pending: Option<(Request<B>, S, Validator)>,
+            responder: Arc<ErrorResponder>,
+        },
+        Calling {
+            #[pin]
+            future: S::Future,
+            // Settled by the response; `None` once it is.
+            verdict: Option<PendingVerdict>,
+        },
+        Refused {
+            response: Option<Response<Full<Bytes>>>,
+        },
+    }
+}
+
+impl<S: Service<Request<B>>, B> fmt::Debug for ResponseFuture<S, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
+    pub(super) fn validating(
+        validation: Validation,
+        pending: (Request<B>, S, Validator),
+        responder: Arc<ErrorResponder>,
+    ) -> Self {
+        ResponseFuture {
+            state: State::Validating {
+                validation,
+                pending: Some(pending),
+                responder,
+            },
+        }
+    }
+
+    pub(super) fn calling(future: S::Future, verdict: PendingVerdict) -> Self {
+        ResponseFuture {
+            state: State::Calling {
+                future,
+                verdict: Some(verdict),
+            },
+        }
+    }
+
+    pub(super) fn refused(responder: &ErrorResponder, error: &AuthError) -> Self {
+        ResponseFuture {
+            state: State::Refused {
+                response: Some(responder.respond(error)),
+            },
+        }
+    }
+}
+
+impl<S, B, ResBody> Future for ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<AuthBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Validating {
+                    validation,
+                    pending,
+                    responder,
+                } => {
+                    let outcome = ready!(validation.as_mut().poll(cx));
+                    #[allow(clippy::expect_used)] // left only by a state change: cannot be None
+                    let (mut request, mut service, validator) = pending
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    match outcome {
+                        Ok(context) => {
+                            let extensions = request.extensions_mut();
+                            extensions.insert(context);
+                            extensions.insert(Covered(Arc::clone(responder)));
+                            let future = service.call(request);
+                            this.state.set(State::Calling {
+                                future,
+                                verdict: Some(validator.pending_verdict(false)),
+                            });
+                        }
+                        Err(error) => {
+                            let response = responder.respond(&error);
+                            this.state.set(State::Refused {
+                                response: Some(response),
+                            });
+                        }
+                    }
+                }
+                StateProj::Calling { future, verdict } => {
+                    let response = ready!(future.poll(cx));
+                    if let (Ok(response), Some(verdict)) = (&response, verdict.take()) {
+                        verdict.settle(response.extensions().get::<Refusal>().map(|r| r.0));
+                    }
+                    return Poll::Ready(response.map(|r| r.map(AuthBody::inner)));
+                }
+                StateProj::Refused { response } => {
+                    #[allow(clippy::expect_used)] // polled after completion: a caller bug
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response.map(AuthBody::refusal)));
+                }
+            }
+        }
+    }
+}

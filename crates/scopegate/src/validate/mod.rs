@@ -170,7 +170,8 @@ impl Validator {
         telemetry::PendingVerdict::new(Arc::clone(&self.inner.counters), anonymous)
     }
 
-    /// Fully verifies `token` and caches the outcome (acceptance uncounted, as above); `peer`
+    /// Fully verifies `token` and caches the outcome (acceptance uncounted, as in
+    /// [`validate_cached`](Self::validate_cached)); `peer`
     /// chooses its lane in the verification pool.
     pub(crate) async fn validate_uncached(
         &self,

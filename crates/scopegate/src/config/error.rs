@@ -1,0 +1,71 @@
+//! [`ConfigError`]: what can be wrong with a configuration, each in the words that point to the
+//! fix.
+
+use super::{MAX_LEEWAY, MIN_SECRET_LEN};
+
+/// A mistake in the configuration, found when it is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The issuer is empty.
+    #[error("the issuer must not be empty")]
+    EmptyIssuer,
+    /// Discovery needs the issuer to be an https URL (http for loopback only).
+    #[error(
+        "issuer {0:?} is plain http on a host that is not loopback, so its keys would be fetched \
+         in clear text: use https, or on a closed test network call \
+         AuthConfigBuilder::allow_insecure_http() (anyone on the path could then swap the keys)"
+    )]
+    IssuerNotDiscoverable(String),
+    /// The issuer has no `https://` (or `http://`) scheme, so its keys cannot be discovered.
+    #[error("issuer {0:?} is missing a scheme: write it as a URL, e.g. \"https://{0}\"")]
+    IssuerMissingScheme(String),
+    /// The issuer is not a URL, so its keys cannot be discovered.
+    #[error("issuer {0:?} is not an http(s) URL, so its keys cannot be discovered; set a JWKS URL")]
+    IssuerNotAUrl(String),
+    /// No audience, or an empty one.
+    #[error("at least one non-empty audience is required")]
+    NoAudience,
+    /// A JWKS URL is not https (plain http is allowed for loopback hosts only).
+    #[error(
+        "JWKS URL {0} must be https (or, on a closed test network only, call \
+         AuthConfigBuilder::allow_insecure_http())"
+    )]
+    InsecureJwksUrl(String),
+    /// A JWKS URL does not parse.
+    #[error("JWKS URL {0:?} is not a URL")]
+    InvalidJwksUrl(String),
+    /// The algorithm allow-list is empty after removing what cannot be used.
+    #[error("no usable algorithm is allowed")]
+    NoAlgorithms,
+    /// HS* allowed without a secret, or a secret without HS*.
+    #[error("HMAC algorithms need a symmetric secret, and a secret needs an HMAC algorithm")]
+    SymmetricMismatch,
+    /// A symmetric secret shorter than [`MIN_SECRET_LEN`].
+    #[error("the symmetric secret must be at least {MIN_SECRET_LEN} bytes")]
+    WeakSecret,
+    /// A leeway above [`MAX_LEEWAY`].
+    #[error("leeway must not exceed {MAX_LEEWAY:?}")]
+    LeewayTooLarge,
+    /// No scope source.
+    #[error("at least one scope source is required")]
+    NoScopeSources,
+    /// Two configs for one issuer in one validator.
+    #[error("issuer {0:?} is configured twice")]
+    DuplicateIssuer(String),
+    /// A validator with no issuer.
+    #[error("a validator needs at least one issuer")]
+    NoIssuers,
+    /// The issuer or JWKS URL carries a username or password. It would be printed wherever the
+    /// URL is (`Debug`, logs, errors); give credentials through your own
+    /// [`http_client`](AuthConfigBuilder::http_client) instead. The URL is not repeated here.
+    #[error("the {0} must not carry a username or password")]
+    CredentialsInUrl(&'static str),
+    /// A limit of zero or an inverted range in the JWKS policy.
+    #[error("invalid JWKS policy: {0}")]
+    InvalidPolicy(&'static str),
+    /// The default HTTP client for JWKS and discovery could not be built (e.g. no TLS roots);
+    /// pass your own with [`AuthConfigBuilder::http_client`].
+    #[error("cannot build an HTTP client: {0}")]
+    HttpClient(String),
+}

@@ -58,14 +58,14 @@ pub enum ConfigError {
     NoIssuers,
     /// The issuer or JWKS URL carries a username or password. It would be printed wherever the
     /// URL is (`Debug`, logs, errors); give credentials through your own
-    /// [`http_client`](AuthConfigBuilder::http_client) instead. The URL is not repeated here.
+    /// [`http_client`](crate::AuthConfigBuilder::http_client) instead. The URL is not repeated here.
     #[error("the {0} must not carry a username or password")]
     CredentialsInUrl(&'static str),
     /// A limit of zero or an inverted range in the JWKS policy.
     #[error("invalid JWKS policy: {0}")]
     InvalidPolicy(&'static str),
     /// The default HTTP client for JWKS and discovery could not be built (e.g. no TLS roots);
-    /// pass your own with [`AuthConfigBuilder::http_client`].
+    /// pass your own with [`AuthConfigBuilder::http_client`](crate::AuthConfigBuilder::http_client).
     #[error("cannot build an HTTP client: {0}")]
     HttpClient(String),
 }

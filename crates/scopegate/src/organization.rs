@@ -4,7 +4,7 @@
 //!
 //! Issuers say it differently: Logto puts an `organization_id` claim or an `aud` of
 //! `urn:logto:organization:<id>`, Auth0 an `org_id` claim, Entra ID a `tid` claim. A
-//! [`OrganizationSource`] maps one of these to [`AuthContext::organization_id`]; presets such as
+//! [`OrganizationSource`] maps one of these to [`AuthContext::organization_id`](crate::AuthContext::organization_id); presets such as
 //! [`logto`](crate::logto) only choose the sources.
 //!
 //! ```

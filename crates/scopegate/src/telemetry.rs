@@ -3,7 +3,7 @@
 //!
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
-//! | `scopegate_validations_total` | counter | `outcome` (`accepted`, `rejected`), `reason` | every request's verdict: `ok`, or a [`Reason`](crate::error::Reason) such as `expired`, `bad_signature`, `missing_token`, `insufficient_scope`; a guard's or extractor's refusal behind the layer counts as the verdict, not `accepted` |
+//! | `scopegate_validations_total` | counter | `outcome` (`accepted`, `rejected`), `reason` | every request's verdict: `ok`, or a [`Reason`] such as `expired`, `bad_signature`, `missing_token`, `insufficient_scope`; a guard's or extractor's refusal behind the layer counts as the verdict, not `accepted` |
 //! | `scopegate_token_cache_total` | counter | `result` (`hit`, `miss`, `known_bad`) | verified-token cache lookups; `known_bad` is a replayed bad signature answered without verifying |
 //! | `scopegate_signature_checks_total` | counter | `result` (`valid`, `invalid`) | signature verifications actually performed |
 //! | `scopegate_verifications_shed_total` | counter | `reason` (`queue_full`, `deadline`, `failed`) | first-sight signature checks refused with `503` + `Retry-After` without running: the [verification pool](crate::verify_pool)'s queue was full, or the check waited past its deadline |

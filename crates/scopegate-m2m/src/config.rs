@@ -8,9 +8,13 @@
 //! | timeout | 10 s for the whole exchange | a hanging token endpoint must not hang the caller |
 //! | error backoff | 1 s | a failing token endpoint is asked at most about once a second |
 //! | token URL | https (http only to loopback) | the client secret must not travel in clear text |
-//! | redirects | not followed (own client) | a token endpoint has no business redirecting a POST with credentials |
+//! | redirects | not followed (own client); with your client, an answer from another origin is refused | a token endpoint has no business redirecting a POST with credentials |
+//! | API destinations | https, or http to loopback; optionally an allow-list of origins | the access token must not travel in clear text, nor to hosts you did not mean |
+//! | lifetime bounds | at least 10 s, at most 365 days | `expires_in: 0` must not disable the cache; `Duration::MAX` must not overflow |
+//! | rejection backoff | 10 s, doubling to 10 min | an API that rejects fresh tokens must not turn every request into a token request |
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -20,7 +24,10 @@ use http::HeaderValue;
 use url::Url;
 use url::form_urlencoded;
 
+use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::destination::{self, Destinations};
 use crate::error::ConfigError;
+use crate::redact::{Redactor, form_encode, without_userinfo};
 use crate::source::ClientCredentials;
 
 /// The default [`refresh_margin`](ClientCredentialsBuilder::refresh_margin).
@@ -33,8 +40,20 @@ pub const DEFAULT_ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default [`error_backoff`](ClientCredentialsBuilder::error_backoff).
 pub const DEFAULT_ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// The default [`rejection_backoff`](ClientCredentialsBuilder::rejection_backoff).
+pub const DEFAULT_REJECTION_BACKOFF: Duration = Duration::from_secs(10);
+/// The longest pause after repeated rejections of fresh tokens.
+pub const MAX_REJECTION_BACKOFF: Duration = Duration::from_secs(600);
 /// The largest token response read; a bigger one is an [`InvalidResponse`](crate::TokenError::InvalidResponse).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// Shorter lifetimes (`expires_in: 0` included) are taken as this: a token is reused for at
+/// least this long (less its refresh margin), so that a server answering `0` does not turn
+/// every call into a token request. Far below the usual validator leeway (60 s in scopegate),
+/// and an API that rejects such a token gets a new one through the 401 path.
+pub const MIN_LIFETIME: Duration = Duration::from_secs(10);
+/// Longer lifetimes (from `expires_in` or [`assumed_lifetime`](ClientCredentialsBuilder::assumed_lifetime))
+/// are cut to this, which keeps `Instant` arithmetic far from overflow.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
 const USER_AGENT: &str = concat!("scopegate-m2m/", env!("CARGO_PKG_VERSION"));
 
@@ -81,6 +100,9 @@ pub struct ClientCredentialsBuilder {
     error_backoff: Duration,
     http_client: Option<reqwest::Client>,
     allow_insecure_http: bool,
+    api_origins: Vec<String>,
+    rejection_backoff: Duration,
+    clock: SharedClock,
 }
 
 impl fmt::Debug for ClientCredentialsBuilder {
@@ -100,6 +122,9 @@ impl fmt::Debug for ClientCredentialsBuilder {
             .field("error_backoff", &self.error_backoff)
             .field("http_client", &self.http_client.is_some())
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("api_origins", &self.api_origins)
+            .field("rejection_backoff", &self.rejection_backoff)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -127,6 +152,9 @@ impl ClientCredentials {
             error_backoff: DEFAULT_ERROR_BACKOFF,
             http_client: None,
             allow_insecure_http: false,
+            api_origins: Vec::new(),
+            rejection_backoff: DEFAULT_REJECTION_BACKOFF,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -212,6 +240,7 @@ impl ClientCredentialsBuilder {
     }
 
     /// The lifetime assumed for a token whose response has no `expires_in`; 300 s by default.
+    /// Bounded like `expires_in`, by [`MIN_LIFETIME`] and [`MAX_LIFETIME`].
     pub fn assumed_lifetime(mut self, lifetime: Duration) -> Self {
         self.assumed_lifetime = lifetime;
         self
@@ -232,17 +261,49 @@ impl ClientCredentialsBuilder {
         self
     }
 
-    /// Sends token requests with your `reqwest::Client` (proxies, private roots). Its own
-    /// redirect policy then applies; the default client follows none.
+    /// Sends token requests with your `reqwest::Client` (proxies, private roots).
+    ///
+    /// The default client follows no redirect. Yours follows its own redirect policy, which this
+    /// crate cannot change per request: an answer that comes from another origin than the token
+    /// endpoint is refused ([`TokenError::Redirected`](crate::TokenError::Redirected)), but by
+    /// then a 307/308 has re-posted the form body, which with
+    /// [`SecretPost`](ClientAuthMethod::SecretPost) holds the secret. Build your client with
+    /// `.redirect(reqwest::redirect::Policy::none())`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
     }
 
-    /// Allows a plain-http token endpoint on a host that is not loopback. Only for closed test
-    /// networks: the client secret travels in clear text.
+    /// Allows plain http to hosts that are not loopback: for the token endpoint (the client
+    /// secret then travels in clear text) and for the APIs the access token is sent to. Only
+    /// for closed test networks; prefer listing one origin with
+    /// [`api_origin`](ClientCredentialsBuilder::api_origin).
     pub fn allow_insecure_http(mut self) -> Self {
         self.allow_insecure_http = true;
+        self
+    }
+
+    /// Sends the access token only to this API origin (`scheme://host[:port]`); call again to
+    /// allow more. Without any, the token goes to any https origin and to http on loopback.
+    /// Listing an `http://` origin is the explicit opt-in to plain http for that origin.
+    /// Applies to [`authorize`](ClientCredentials::authorize), [`send`](ClientCredentials::send)
+    /// and [`BearerTokenLayer`](crate::BearerTokenLayer).
+    pub fn api_origin(mut self, origin: impl Into<String>) -> Self {
+        self.api_origins.push(origin.into());
+        self
+    }
+
+    /// After an API has rejected a freshly fetched token too, how long no token is dropped and
+    /// no new one fetched because of a 401; 10 s by default, doubling with each further rejected
+    /// token up to [`MAX_REJECTION_BACKOFF`]. See [`ClientCredentials::invalidate`].
+    pub fn rejection_backoff(mut self, backoff: Duration) -> Self {
+        self.rejection_backoff = backoff;
+        self
+    }
+
+    /// Reads time from `clock` instead of the system clock (tests: [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -268,6 +329,10 @@ impl ClientCredentialsBuilder {
             return Err(ConfigError::InvalidSetting(
                 "max_margin_ratio must be between 0.0 and 1.0",
             ));
+        }
+        let mut origins = Vec::with_capacity(self.api_origins.len());
+        for origin in &self.api_origins {
+            origins.push(parse_api_origin(origin)?);
         }
         let scopes = split_scopes(&self.scopes)?;
         for resource in &self.resources {
@@ -317,11 +382,7 @@ impl ClientCredentialsBuilder {
                 .map_err(|e| ConfigError::HttpClient(e.to_string()))?,
         };
 
-        let secret_encoded = form_encode(&self.client_secret);
-        let mut redact = vec![self.client_secret];
-        if secret_encoded != redact[0] {
-            redact.push(secret_encoded);
-        }
+        let redact = Redactor::new(&self.client_id, &self.client_secret);
 
         Ok(ClientCredentials::from_config(
             Config {
@@ -336,9 +397,15 @@ impl ClientCredentialsBuilder {
                 redact,
                 refresh_margin: self.refresh_margin,
                 max_margin_ratio: self.max_margin_ratio,
-                assumed_lifetime: self.assumed_lifetime,
+                assumed_lifetime: bound_lifetime(self.assumed_lifetime),
                 timeout: self.timeout,
                 error_backoff: self.error_backoff,
+                rejection_backoff: self.rejection_backoff,
+                destinations: Destinations {
+                    allow_insecure_http: self.allow_insecure_http,
+                    origins,
+                },
+                clock: self.clock,
             },
             client,
         ))
@@ -357,25 +424,31 @@ pub(crate) struct Config {
     pub(crate) basic: Option<HeaderValue>,
     /// The form body, identical for every request.
     pub(crate) body: Bytes,
-    /// Texts that must never appear in an error message: the secret, raw and form-encoded.
-    pub(crate) redact: Vec<String>,
+    /// Every form of the secret, kept out of error messages.
+    pub(crate) redact: Redactor,
     pub(crate) refresh_margin: Duration,
     pub(crate) max_margin_ratio: f64,
     pub(crate) assumed_lifetime: Duration,
     pub(crate) timeout: Duration,
     pub(crate) error_backoff: Duration,
+    pub(crate) rejection_backoff: Duration,
+    /// Where the access token may be sent.
+    pub(crate) destinations: Destinations,
+    pub(crate) clock: SharedClock,
 }
 
 impl Config {
-    /// Removes every occurrence of the client secret from `text`.
+    /// Removes every form of the client secret from `text`.
     pub(crate) fn scrub(&self, text: String) -> String {
-        let mut text = text;
-        for secret in &self.redact {
-            if !secret.is_empty() && text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "<redacted>");
-            }
-        }
-        text
+        self.redact.scrub(&text)
+    }
+
+    /// How long to stop reacting to 401s after the `streak`-th rejected fresh token (2 or more).
+    pub(crate) fn rejection_delay(&self, streak: u32) -> Duration {
+        let doublings = streak.saturating_sub(2).min(16);
+        self.rejection_backoff
+            .saturating_mul(1 << doublings)
+            .min(MAX_REJECTION_BACKOFF.max(self.rejection_backoff))
     }
 
     /// The margin for a token living `lifetime`: the configured margin, capped at
@@ -387,9 +460,9 @@ impl Config {
     }
 }
 
-/// `application/x-www-form-urlencoded` encoding of one value (space becomes `+`).
-fn form_encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+/// A lifetime within [`MIN_LIFETIME`] and [`MAX_LIFETIME`].
+pub(crate) fn bound_lifetime(lifetime: Duration) -> Duration {
+    lifetime.clamp(MIN_LIFETIME, MAX_LIFETIME)
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-encoded first, then joined by `:` and base64'd.
@@ -403,7 +476,7 @@ fn basic_header(client_id: &str, client_secret: &str) -> Result<HeaderValue, Con
 
 fn parse_token_url(raw: &str, allow_insecure_http: bool) -> Result<Url, ConfigError> {
     let invalid = |reason| ConfigError::InvalidTokenUrl {
-        url: raw.to_owned(),
+        url: without_userinfo(raw),
         reason,
     };
     let url = Url::parse(raw).map_err(|_| invalid("not an absolute URL"))?;
@@ -419,19 +492,29 @@ fn parse_token_url(raw: &str, allow_insecure_http: bool) -> Result<Url, ConfigEr
             "it must not contain user info; give the client id and secret separately",
         ));
     }
-    if url.scheme() == "http" && !allow_insecure_http && !is_loopback(&url) {
+    if !destination::is_secure(&url, allow_insecure_http) {
         return Err(ConfigError::InsecureTokenUrl(url.to_string()));
     }
     Ok(url)
 }
 
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
+/// An API origin for the allow-list: an absolute http(s) URL with nothing but an origin.
+fn parse_api_origin(raw: &str) -> Result<url::Origin, ConfigError> {
+    let invalid = |reason| ConfigError::InvalidApiOrigin {
+        origin: without_userinfo(raw),
+        reason,
+    };
+    let url = Url::parse(raw).map_err(|_| invalid("not an absolute URL"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(invalid("the scheme must be https or http"));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("it must not contain user info"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must be an origin only: scheme://host[:port]"));
+    }
+    Ok(url.origin())
 }
 
 /// Splits space-separated lists, checks each scope token (RFC 6749 §3.3:
@@ -617,5 +700,65 @@ mod tests {
             .config
             .scrub("bad secret hunter2 x (hunter2+x)".to_owned());
         assert_eq!(scrubbed, "bad secret <redacted> (<redacted>)");
+    }
+
+    #[test]
+    fn a_token_url_with_user_info_is_not_echoed() {
+        let error = ClientCredentials::builder("https://alice:pa55w0rd@id.example.com/t", "i", "s")
+            .build()
+            .unwrap_err();
+        let text = format!("{error} {error:?}");
+        assert!(
+            !text.contains("pa55w0rd") && !text.contains("alice"),
+            "{text}"
+        );
+        let error = ClientCredentials::builder("not a url://bob:hunter2@x", "i", "s")
+            .build()
+            .unwrap_err();
+        assert!(!format!("{error} {error:?}").contains("hunter2"));
+        let error = ClientCredentials::builder("https://id.example.com/t", "i", "s")
+            .api_origin("https://carol:pw@api.example.com")
+            .build()
+            .unwrap_err();
+        assert!(!format!("{error} {error:?}").contains("pw@"), "{error:?}");
+    }
+
+    #[test]
+    fn lifetimes_are_bounded() {
+        let source = ClientCredentials::builder("https://id.example.com/token", "id", "secret")
+            .assumed_lifetime(Duration::MAX)
+            .build()
+            .unwrap();
+        assert_eq!(source.inner.config.assumed_lifetime, MAX_LIFETIME);
+        assert_eq!(bound_lifetime(Duration::ZERO), MIN_LIFETIME);
+        assert_eq!(
+            bound_lifetime(Duration::from_secs(3600)),
+            Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
+    fn api_origins_are_origins() {
+        let base = || ClientCredentials::builder("https://id.example.com/t", "i", "s");
+        assert!(base().api_origin("https://api.example.com").build().is_ok());
+        assert!(
+            base()
+                .api_origin("http://api.internal:8080/")
+                .build()
+                .is_ok()
+        );
+        for bad in [
+            "api.example.com",
+            "https://api.example.com/products",
+            "ftp://x.example",
+        ] {
+            assert!(
+                matches!(
+                    base().api_origin(bad).build(),
+                    Err(ConfigError::InvalidApiOrigin { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -2,12 +2,15 @@
 //! [`BearerError`] when a request sent with a token fails.
 //!
 //! No message produced here contains the client secret: texts that come from outside (the
-//! server's `error_description`, transport errors) are scrubbed of it before they are stored.
+//! server's `error_description`, transport errors) are scrubbed of every form of it before they
+//! are cut and stored, and URLs are never echoed with their user info.
 
 use std::fmt;
 use std::time::Duration;
 
 use http::StatusCode;
+
+pub use crate::destination::DestinationError;
 
 /// A mistake in the configuration, found by
 /// [`ClientCredentialsBuilder::build`](crate::ClientCredentialsBuilder::build).
@@ -17,7 +20,7 @@ pub enum ConfigError {
     /// The token endpoint is not an absolute http(s) URL without fragment and user info.
     #[error("token endpoint {url:?} is not usable: {reason}")]
     InvalidTokenUrl {
-        /// The URL as given.
+        /// The URL as given, with any user info replaced by `<redacted>`.
         url: String,
         /// What is wrong with it.
         reason: &'static str,
@@ -41,6 +44,14 @@ pub enum ConfigError {
     InvalidResource {
         /// The resource as given.
         resource: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An [`api_origin`](crate::ClientCredentialsBuilder::api_origin) is not an http(s) origin.
+    #[error("API origin {origin:?} is not usable: {reason}")]
+    InvalidApiOrigin {
+        /// The origin as given, with any user info replaced by `<redacted>`.
+        origin: String,
         /// What is wrong with it.
         reason: &'static str,
     },
@@ -105,6 +116,15 @@ pub enum TokenError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The answer came from another origin than the token endpoint's, or over plain http: the
+    /// user-supplied `reqwest::Client` followed a redirect. The answer is not used.
+    #[error(
+        "token endpoint answer came from {origin}, not from the token endpoint (a redirect was followed); refused"
+    )]
+    Redirected {
+        /// The origin the answer came from (`scheme://host:port`, never a path or user info).
+        origin: String,
+    },
     /// The server issued a token of another type than `Bearer` (for example `DPoP` or `mac`),
     /// which this client cannot present.
     #[error("token type {token_type:?} is not supported (only Bearer)")]
@@ -124,7 +144,9 @@ impl TokenError {
             TokenError::Status { status } | TokenError::OAuth { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
-            TokenError::InvalidResponse { .. } | TokenError::UnsupportedTokenType { .. } => false,
+            TokenError::InvalidResponse { .. }
+            | TokenError::UnsupportedTokenType { .. }
+            | TokenError::Redirected { .. } => false,
         }
     }
 
@@ -208,20 +230,59 @@ impl fmt::Display for OAuthErrorCode {
     }
 }
 
-/// A request sent with a token failed: either no token could be had, or the wrapped service
-/// (or `reqwest`) failed.
+/// A request sent with a token failed: no token could be had, the destination may not have it,
+/// the API keeps rejecting fresh tokens, or the wrapped service (or `reqwest`) failed.
 ///
 /// Returned by [`BearerTokenService`](crate::BearerTokenService) and
-/// [`ClientCredentials::send`](crate::ClientCredentials::send). An HTTP error *status* from the
-/// API (403, 500, or a 401 that survived the retry) is not an error here: it is the response.
+/// [`ClientCredentials::send`](crate::ClientCredentials::send). Other HTTP error *statuses* from
+/// the API (403, 500, a 401 on a request that cannot be replayed) are not errors here: they are
+/// the response.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BearerError<E> {
     /// No access token could be had.
     #[error(transparent)]
     Token(TokenError),
+    /// The request's destination may not receive the token; nothing was sent.
+    #[error(transparent)]
+    Destination(DestinationError),
+    /// The API rejected a freshly fetched token too: the source backs off instead of fetching a
+    /// new token for every request.
+    #[error(transparent)]
+    Rejected(ApiRejection),
     /// The wrapped service (or `reqwest`) failed.
     #[error(transparent)]
     Service(E),
+}
+
+/// The API answered 401 to a token fetched right after it had rejected the previous one, or
+/// during the backoff that followed ([`rejection_backoff`](crate::ClientCredentialsBuilder::rejection_backoff)).
+/// A new token would most likely be rejected as well: the audience, scopes or issuer the API
+/// expects differ from what the client asks for, or the API cannot check tokens right now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the API rejected a freshly issued access token too (HTTP {status}{}); no new token is fetched for a 401 during the next {retry_in:?}",
+    ChallengeSuffix(challenge.as_deref())
+)]
+pub struct ApiRejection {
+    /// The API's status (401).
+    pub status: StatusCode,
+    /// The API's `WWW-Authenticate` challenge (RFC 6750 §3), control characters removed and cut
+    /// to 512 characters.
+    pub challenge: Option<String>,
+    /// How long the backoff still runs.
+    pub retry_in: Duration,
+}
+
+struct ChallengeSuffix<'a>(Option<&'a str>);
+
+impl fmt::Display for ChallengeSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(challenge) => write!(f, ", {challenge}"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl<E> BearerError<E> {
@@ -229,7 +290,7 @@ impl<E> BearerError<E> {
     pub fn as_token_error(&self) -> Option<&TokenError> {
         match self {
             BearerError::Token(e) => Some(e),
-            BearerError::Service(_) => None,
+            _ => None,
         }
     }
 }

@@ -9,12 +9,20 @@
 //! more. To send a request twice it must be kept, so this mode needs a body that is `Clone`
 //! (`String`, `Bytes`, `http_body_util::Full<Bytes>`, `Empty<Bytes>`, ...). The request is
 //! cloned before it is sent (a body clone is usually an `Arc` or `Bytes` reference-count bump).
-//! It retries only once, and only when the new token differs from the rejected one; otherwise
-//! the 401 response is returned as is.
+//! It retries only once, and only when the new token differs from the rejected one. When the
+//! API rejects the fresh token too, or a token during the backoff that follows, the answer is
+//! [`BearerError::Rejected`] and no further token is fetched for a while.
 //!
 //! For streaming bodies that cannot be cloned, use [`BearerTokenLayer::without_retry`]: the
 //! token is added, and a 401 is returned to the caller, who may call
 //! [`ClientCredentials::invalidate`] before trying again.
+//!
+//! # Where the token goes
+//!
+//! Each request's URI must be absolute, and https, or http to a loopback host, or an allowed
+//! origin ([`api_origin`](crate::ClientCredentialsBuilder::api_origin)); otherwise the answer is
+//! [`BearerError::Destination`] and nothing is sent. Put this layer where requests already
+//! carry their scheme and host.
 //!
 //! Any `Authorization` header already on the request is replaced.
 
@@ -186,6 +194,7 @@ where
         let mut inner = self.take_ready();
         let source = self.source.clone();
         Box::pin(async move {
+            check_destination(&source, &request)?;
             let token = source.token().await.map_err(BearerError::Token)?;
             let replay = request.clone();
             let response = inner
@@ -193,22 +202,27 @@ where
                 .await
                 .map_err(BearerError::Service)?;
             if response.status() != StatusCode::UNAUTHORIZED {
+                source.accepted(&token);
                 return Ok(response);
             }
-            source.invalidate(&token);
-            let fresh = source.token().await.map_err(BearerError::Token)?;
-            if fresh.secret() == token.secret() {
+            let Some(fresh) = source.replacement(&token, response.headers()).await? else {
                 return Ok(response);
-            }
+            };
             drop(response);
             tracing::debug!("API answered 401; retrying once with a new access token");
             std::future::poll_fn(|cx| inner.poll_ready(cx))
                 .await
                 .map_err(BearerError::Service)?;
-            inner
+            let response = inner
                 .call(with_token(replay, &fresh))
                 .await
-                .map_err(BearerError::Service)
+                .map_err(BearerError::Service)?;
+            if response.status() == StatusCode::UNAUTHORIZED {
+                source.rejected(&fresh, response.headers())?;
+            } else {
+                source.accepted(&fresh);
+            }
+            Ok(response)
         })
     }
 }
@@ -232,13 +246,30 @@ where
         let mut inner = self.take_ready();
         let source = self.source.clone();
         Box::pin(async move {
+            check_destination(&source, &request)?;
             let token = source.token().await.map_err(BearerError::Token)?;
-            inner
+            let response = inner
                 .call(with_token(request, &token))
                 .await
-                .map_err(BearerError::Service)
+                .map_err(BearerError::Service)?;
+            if response.status() != StatusCode::UNAUTHORIZED {
+                source.accepted(&token);
+            }
+            Ok(response)
         })
     }
+}
+
+fn check_destination<B, E>(
+    source: &ClientCredentials,
+    request: &Request<B>,
+) -> Result<(), BearerError<E>> {
+    source
+        .inner
+        .config
+        .destinations
+        .check_uri(request.uri())
+        .map_err(BearerError::Destination)
 }
 
 fn with_token<B>(mut request: Request<B>, token: &crate::AccessToken) -> Request<B> {

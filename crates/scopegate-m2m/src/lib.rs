@@ -14,8 +14,34 @@
 //! - The Logto Management API: [`management::ManagementApi`], a preset for its resource
 //!   (`https://<tenant-id>.logto.app/api`) with `scope=all`, calling `<endpoint>/api/...`.
 //! - Errors are typed: [`TokenError`] (an RFC 6749 §5.2 error from the server, transport,
-//!   timeout, invalid response, ...), [`ConfigError`], [`BearerError`]. None of them, and no
-//!   `Debug` output, contains the client secret or the access token.
+//!   timeout, invalid response, a redirect, ...), [`ConfigError`], [`BearerError`] (including
+//!   [`DestinationError`] and [`ApiRejection`]). None of them, and no `Debug` output, contains
+//!   the client secret or the access token.
+//! - The token goes only to https, to http on loopback, or to origins you allow
+//!   ([`api_origin`](ClientCredentialsBuilder::api_origin)); the client secret only to the token
+//!   endpoint (a redirect elsewhere is never followed by the default client, and an answer from
+//!   elsewhere is refused).
+//!
+//! ## Refresh policy
+//!
+//! - **When.** A token is fresh until its [`refresh_at`](AccessToken::refresh_at): its expiry
+//!   less the [`refresh_margin`](ClientCredentialsBuilder::refresh_margin) (60 s, at most half
+//!   the lifetime). Lifetimes are bounded: at least [`MIN_LIFETIME`](config::MIN_LIFETIME)
+//!   (10 s, so `expires_in: 0` still caches), at most [`MAX_LIFETIME`](config::MAX_LIFETIME).
+//! - **What callers see meanwhile.** Between `refresh_at` and expiry, callers get the current
+//!   token at once, and one request for a new token runs in the background. Only a caller with
+//!   no valid token (none yet, or expired) waits, and all such callers share one request.
+//! - **Deadlines.** That request runs as its own task: a caller that gives up (its own timeout)
+//!   does not cancel it, so a slow token endpoint still delivers to whoever asks next. Each
+//!   request is bounded by the [`timeout`](ClientCredentialsBuilder::timeout) (10 s).
+//! - **Failures.** A failed refresh keeps the still-valid token in use; after a failure, no new
+//!   request is made for the [`error_backoff`](ClientCredentialsBuilder::error_backoff) (1 s).
+//! - **401.** [`send`](ClientCredentials::send) and [`BearerTokenLayer`] drop a rejected token
+//!   and retry once with a new one. If the API rejects that fresh token too, the source stops
+//!   fetching: for the [`rejection_backoff`](ClientCredentialsBuilder::rejection_backoff)
+//!   (10 s, doubling up to 10 min) 401s keep the token and answer [`BearerError::Rejected`];
+//!   then one new token is tried. A token that an API once accepted and later rejects is
+//!   replaced at once.
 //!
 //! ## With reqwest
 //!
@@ -56,7 +82,7 @@
 //! let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
 //! let client = BearerTokenLayer::new(source).layer(client);
 //!
-//! let request = http::Request::get("http://api.internal/products").body(Full::default())?;
+//! let request = http::Request::get("https://api.example.com/products").body(Full::default())?;
 //! let response = client.oneshot(request).await?;
 //! println!("{}", response.status());
 //! # Ok(()) }
@@ -68,17 +94,25 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod clock;
 pub mod config;
+mod destination;
 pub mod error;
+mod flight;
 pub mod layer;
 pub mod management;
+mod redact;
 mod response;
+mod send;
 mod source;
 mod token;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ClientAuthMethod, ClientCredentialsBuilder};
-pub use error::{BearerError, ConfigError, OAuthErrorCode, TokenError};
+pub use error::{
+    ApiRejection, BearerError, ConfigError, DestinationError, OAuthErrorCode, TokenError,
+};
 pub use layer::{BearerTokenLayer, BearerTokenService, NoRetry, RetryOnce};
 pub use management::{ManagementApi, ManagementError};
-pub use source::ClientCredentials;
+pub use source::{ClientCredentials, Invalidation};
 pub use token::AccessToken;

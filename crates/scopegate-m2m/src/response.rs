@@ -5,13 +5,9 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode};
 use serde_json::{Map, Value};
 
-use crate::config::Config;
+use crate::config::{Config, MAX_LIFETIME};
 use crate::error::{OAuthErrorCode, TokenError};
-
-/// Longer lifetimes are cut to this, which keeps `Instant` arithmetic far from overflow.
-pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
-/// Texts taken from the server are cut to this many characters.
-const MAX_TEXT_CHARS: usize = 512;
+use crate::redact::MAX_TEXT_CHARS;
 
 /// The useful part of a successful token response.
 #[derive(Debug)]
@@ -60,7 +56,7 @@ pub(crate) fn parse_success(
         Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => {}
         Some(Value::String(kind)) => {
             return Err(TokenError::UnsupportedTokenType {
-                token_type: config.scrub(clean_text(kind)),
+                token_type: config.redact.clean(kind),
             });
         }
         Some(_) => return Err(invalid("token_type is not a string")),
@@ -119,17 +115,18 @@ fn oauth_error(
         object
             .get(name)
             .and_then(Value::as_str)
-            .map(|text| config.scrub(clean_text(text)))
+            .map(|text| config.redact.clean(text))
     };
     Some(TokenError::OAuth {
         status,
-        error: OAuthErrorCode::from(config.scrub(clean_text(code)).as_str()),
+        error: OAuthErrorCode::from(config.redact.clean(code).as_str()),
         error_description: text("error_description"),
         error_uri: text("error_uri"),
     })
 }
 
-/// Cuts a server-supplied text to a loggable size and replaces control characters.
+/// Cuts a text that holds no secret of ours (Management API answers) to a loggable size and
+/// replaces control characters; token endpoint texts go through `Redactor::clean`.
 pub(crate) fn clean_text(text: &str) -> String {
     text.chars()
         .take(MAX_TEXT_CHARS)

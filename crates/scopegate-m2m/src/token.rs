@@ -2,9 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use http::HeaderValue;
+
+use crate::clock::SharedClock;
 
 /// An access token from the token endpoint. Cheap to clone (one `Arc`).
 ///
@@ -21,7 +24,8 @@ pub(crate) struct TokenData {
     /// (RFC 6749 §5.1).
     pub(crate) scope: Box<str>,
     pub(crate) scope_from_server: bool,
-    /// `expires_in` as sent, or the assumed lifetime when it was left out.
+    /// `expires_in` as sent, or the assumed lifetime when it was left out, within
+    /// `MIN_LIFETIME..=MAX_LIFETIME`.
     pub(crate) lifetime: Duration,
     pub(crate) lifetime_from_server: bool,
     pub(crate) issued_at: Instant,
@@ -29,6 +33,10 @@ pub(crate) struct TokenData {
     pub(crate) refresh_at: Instant,
     /// Tells tokens apart without comparing secrets (see `ClientCredentials::invalidate`).
     pub(crate) serial: u64,
+    /// Set once an API has answered a request carrying this token with anything but 401.
+    pub(crate) accepted: AtomicBool,
+    /// The source's clock, for `expires_in` and `is_expired`.
+    pub(crate) clock: SharedClock,
 }
 
 impl AccessToken {
@@ -73,7 +81,8 @@ impl AccessToken {
     }
 
     /// The lifetime the server gave (`expires_in`), or the assumed lifetime when it sent none
-    /// (see [`lifetime_from_server`](AccessToken::lifetime_from_server)).
+    /// (see [`lifetime_from_server`](AccessToken::lifetime_from_server)), bounded by
+    /// [`MIN_LIFETIME`](crate::config::MIN_LIFETIME) and [`MAX_LIFETIME`](crate::config::MAX_LIFETIME).
     pub fn lifetime(&self) -> Duration {
         self.0.lifetime
     }
@@ -94,24 +103,38 @@ impl AccessToken {
         self.0.expires_at
     }
 
-    /// From when on the token source stops handing this token out and fetches a new one:
-    /// the expiry less the refresh margin.
+    /// From when on the token source fetches a new token in the background (still handing this
+    /// one out until it expires): the expiry less the refresh margin.
     pub fn refresh_at(&self) -> Instant {
         self.0.refresh_at
     }
 
     /// The time left until expiry (zero once expired).
     pub fn expires_in(&self) -> Duration {
-        self.0.expires_at.saturating_duration_since(Instant::now())
+        self.0
+            .expires_at
+            .saturating_duration_since(self.0.clock.now())
     }
 
     /// Whether the token has expired.
     pub fn is_expired(&self) -> bool {
-        Instant::now() >= self.0.expires_at
+        self.0.clock.now() >= self.0.expires_at
     }
 
     pub(crate) fn serial(&self) -> u64 {
         self.0.serial
+    }
+
+    /// Whether an API has accepted this token at least once.
+    pub(crate) fn was_accepted(&self) -> bool {
+        self.0.accepted.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_accepted(&self) {
+        // Read first: the common case (already set) then never writes the shared cache line.
+        if !self.was_accepted() {
+            self.0.accepted.store(true, Ordering::Relaxed);
+        }
     }
 }
 

@@ -42,7 +42,7 @@ use url::Url;
 
 pub use error::ManagementError;
 
-use crate::config::is_loopback;
+use crate::destination::is_loopback;
 use crate::{ClientCredentials, ClientCredentialsBuilder, ConfigError};
 
 /// The one permission of the Logto Management API.
@@ -167,7 +167,7 @@ impl ManagementApiBuilder {
     pub fn build(self) -> Result<ManagementApi, ConfigError> {
         let trimmed = self.endpoint.trim_end_matches('/');
         let endpoint = Url::parse(trimmed).map_err(|_| ConfigError::InvalidTokenUrl {
-            url: self.endpoint.clone(),
+            url: crate::redact::without_userinfo(&self.endpoint),
             reason: "the Logto endpoint is not an absolute URL",
         })?;
         if endpoint.query().is_some() || endpoint.fragment().is_some() {
@@ -274,7 +274,7 @@ impl ManagementApi {
         allow_insecure_http: bool,
     ) -> Result<ManagementApi, ConfigError> {
         let invalid = |reason| ConfigError::InvalidTokenUrl {
-            url: endpoint.to_owned(),
+            url: crate::redact::without_userinfo(endpoint),
             reason,
         };
         // The trailing slash makes every path joined to it land under /api/.
@@ -368,6 +368,21 @@ impl ManagementApi {
         let response = self.source.send(request).await.map_err(|e| match e {
             crate::BearerError::Token(e) => ManagementError::Token(e),
             crate::BearerError::Service(e) => ManagementError::transport(&e),
+            // The fresh token was refused too: the same 401 as before, from its challenge.
+            crate::BearerError::Rejected(rejection) => {
+                let mut headers = http::HeaderMap::new();
+                if let Some(value) = rejection
+                    .challenge
+                    .as_deref()
+                    .and_then(|c| http::HeaderValue::from_str(c).ok())
+                {
+                    headers.insert(http::header::WWW_AUTHENTICATE, value);
+                }
+                ManagementError::from_refusal(rejection.status, &headers, b"")
+            }
+            other => ManagementError::Transport {
+                message: other.to_string(),
+            },
         })?;
         if response.status().is_success() {
             return Ok(response);

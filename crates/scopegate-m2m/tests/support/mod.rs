@@ -33,6 +33,10 @@ pub struct Behavior {
     pub expected_client: Option<(String, String)>,
     /// The API answers 401 to every token.
     pub api_rejects_all: bool,
+    /// Token requests wait for [`TestServer::release`] before answering.
+    pub hold: bool,
+    /// Answer the token request with this redirect (status, `Location`) instead.
+    pub redirect: Option<(StatusCode, String)>,
 }
 
 impl Default for Behavior {
@@ -45,6 +49,8 @@ impl Default for Behavior {
             scope: None,
             expected_client: None,
             api_rejects_all: false,
+            hold: false,
+            redirect: None,
         }
     }
 }
@@ -76,14 +82,35 @@ impl Seen {
     }
 }
 
-#[derive(Default)]
 struct Shared {
     token_requests: AtomicUsize,
+    /// Woken at every token request.
+    arrivals: tokio::sync::Notify,
+    /// `true` lets held token requests answer.
+    gate: tokio::sync::watch::Sender<bool>,
     api_requests: AtomicUsize,
     issued: AtomicUsize,
     behavior: Mutex<Behavior>,
     seen: Mutex<Seen>,
     valid_tokens: Mutex<HashSet<String>>,
+    /// `Authorization` headers seen by the API.
+    api_authorizations: Mutex<Vec<String>>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            token_requests: AtomicUsize::new(0),
+            arrivals: tokio::sync::Notify::new(),
+            gate: tokio::sync::watch::Sender::new(false),
+            api_requests: AtomicUsize::new(0),
+            issued: AtomicUsize::new(0),
+            behavior: Mutex::default(),
+            seen: Mutex::default(),
+            valid_tokens: Mutex::default(),
+            api_authorizations: Mutex::default(),
+        }
+    }
 }
 
 /// A running server; it stops with the test's runtime.
@@ -99,6 +126,7 @@ impl TestServer {
         let app = Router::new()
             .route("/oidc/token", post(token))
             .route("/api", get(api).post(api))
+            .route("/collect", get(api).post(api))
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -132,6 +160,38 @@ impl TestServer {
         self.shared.seen.lock().unwrap().clone()
     }
 
+    /// Lets every held token request answer (and later ones too, until `hold` is set again).
+    pub fn release(&self) {
+        self.shared.gate.send_replace(true);
+    }
+
+    /// Holds token requests from now on (see [`Behavior::hold`]).
+    pub fn hold(&self) {
+        self.shared.gate.send_replace(false);
+        self.set(|b| b.hold = true);
+    }
+
+    /// Waits until the token endpoint has received `n` requests (bounded: 20 s).
+    pub async fn token_requests_reach(&self, n: usize) {
+        let wait = async {
+            loop {
+                let arrived = self.shared.arrivals.notified();
+                if self.token_requests() >= n {
+                    return;
+                }
+                arrived.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), wait)
+            .await
+            .expect("token requests never arrived");
+    }
+
+    /// The `Authorization` headers the API (or `/collect`) received.
+    pub fn api_authorizations(&self) -> Vec<String> {
+        self.shared.api_authorizations.lock().unwrap().clone()
+    }
+
     /// The API stops accepting every token issued so far.
     pub fn revoke_all(&self) {
         self.shared.valid_tokens.lock().unwrap().clear();
@@ -158,6 +218,7 @@ async fn token(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     shared.token_requests.fetch_add(1, Ordering::SeqCst);
+    shared.arrivals.notify_waiters();
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -175,6 +236,13 @@ async fn token(
     let behavior = shared.behavior.lock().unwrap().clone();
     if !behavior.delay.is_zero() {
         tokio::time::sleep(behavior.delay).await;
+    }
+    if behavior.hold {
+        let mut gate = shared.gate.subscribe();
+        let _ = gate.wait_for(|open| *open).await;
+    }
+    if let Some((status, location)) = behavior.redirect {
+        return (status, [(header::LOCATION, location)]).into_response();
     }
     if let Some((status, body)) = behavior.error {
         return (status, Json(body)).into_response();
@@ -218,6 +286,10 @@ async fn token(
 
 async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     shared.api_requests.fetch_add(1, Ordering::SeqCst);
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        shared.api_authorizations.lock().unwrap().push(value);
+    }
     let rejects_all = shared.behavior.lock().unwrap().api_rejects_all;
     let token = headers
         .get(header::AUTHORIZATION)

@@ -1,0 +1,195 @@
+//! The shared token request: it runs as its own task, so that it finishes (and fills the cache)
+//! even when every caller that waited for it has been cancelled by its own deadline.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::BytesMut;
+use http::StatusCode;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use tokio::sync::watch;
+
+use crate::config::{MAX_RESPONSE_BYTES, bound_lifetime};
+use crate::destination;
+use crate::error::TokenError;
+use crate::response;
+use crate::source::{ClientCredentials, State, error_chain, lock};
+use crate::token::{AccessToken, TokenData};
+
+/// What a request gave: every caller that waited for it gets a clone.
+pub(crate) type Outcome = Option<Result<AccessToken, TokenError>>;
+
+/// A request in flight.
+pub(crate) struct Flight {
+    id: u64,
+    /// `None` until the request is done.
+    outcome: watch::Receiver<Outcome>,
+}
+
+impl ClientCredentials {
+    /// The outcome channel of the request in flight, if its task is still alive.
+    pub(crate) fn in_flight(&self, state: &mut State) -> Option<watch::Receiver<Outcome>> {
+        match &state.flight {
+            // A closed channel: the task was dropped unfinished (its runtime shut down).
+            Some(flight) if flight.outcome.has_changed().is_ok() => Some(flight.outcome.clone()),
+            _ => {
+                state.flight = None;
+                None
+            }
+        }
+    }
+
+    /// Spawns the request on the current tokio runtime.
+    pub(crate) fn start_flight(
+        &self,
+        state: &mut State,
+    ) -> Result<watch::Receiver<Outcome>, TokenError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| TokenError::Transport {
+            message: "token requests need a tokio runtime".into(),
+        })?;
+        state.flights_started += 1;
+        let id = state.flights_started;
+        let (sender, outcome) = watch::channel(None);
+        state.flight = Some(Flight {
+            id,
+            outcome: outcome.clone(),
+        });
+        runtime.spawn(self.clone().run_flight(id, sender));
+        Ok(outcome)
+    }
+
+    async fn run_flight(self, id: u64, sender: watch::Sender<Outcome>) {
+        let result = self.fetch().await;
+        let inner = &*self.inner;
+        let mut state = lock(&inner.state);
+        let now = self.now();
+        let outcome = match result {
+            Ok(token) => {
+                inner.cached.store(Some(Arc::clone(&token.0)));
+                state.failed = None;
+                Ok(token)
+            }
+            Err(error) => {
+                state.failed = Some((now, error.clone()));
+                match self.valid(now) {
+                    Some(previous) => {
+                        tracing::warn!(
+                            token_url = %inner.config.token_url, %error,
+                            "access token refresh failed; the previous token is still valid"
+                        );
+                        Ok(previous)
+                    }
+                    None => {
+                        tracing::warn!(
+                            token_url = %inner.config.token_url, %error,
+                            "access token request failed"
+                        );
+                        Err(error)
+                    }
+                }
+            }
+        };
+        if state.flight.as_ref().is_some_and(|flight| flight.id == id) {
+            state.flight = None;
+        }
+        // Under the lock: no caller can see the flight gone and the cache not yet updated.
+        sender.send_replace(Some(outcome));
+    }
+
+    /// One token request, bounded by the configured timeout.
+    async fn fetch(&self) -> Result<AccessToken, TokenError> {
+        let config = &self.inner.config;
+        let issued_at = self.now();
+        let (status, body) = tokio::time::timeout(config.timeout, self.exchange())
+            .await
+            .map_err(|_| TokenError::Timeout {
+                after: config.timeout,
+            })??;
+        if !status.is_success() {
+            return Err(response::parse_failure(status, &body, config));
+        }
+        let granted = response::parse_success(status, &body, config)?;
+
+        let lifetime = bound_lifetime(granted.expires_in.unwrap_or(config.assumed_lifetime));
+        let margin = config.margin_for(lifetime);
+        let expires_at = issued_at + lifetime;
+        let refresh_at = expires_at - margin;
+        let scope_from_server = granted.scope.is_some();
+        let scope = granted
+            .scope
+            .map_or_else(|| config.requested_scope.clone(), String::into_boxed_str);
+        tracing::debug!(
+            token_url = %config.token_url,
+            lifetime_secs = lifetime.as_secs(),
+            refresh_in_secs = refresh_at.saturating_duration_since(issued_at).as_secs(),
+            scope = %scope,
+            "fetched an access token"
+        );
+        Ok(AccessToken(Arc::new(TokenData {
+            secret: granted.secret,
+            header: granted.header,
+            scope,
+            scope_from_server,
+            lifetime,
+            lifetime_from_server: granted.expires_in.is_some(),
+            issued_at,
+            expires_at,
+            refresh_at,
+            serial: self.inner.serials.fetch_add(1, Ordering::Relaxed),
+            accepted: false.into(),
+            clock: Arc::clone(&config.clock),
+        })))
+    }
+
+    /// Sends the request and reads at most `MAX_RESPONSE_BYTES` of the answer.
+    async fn exchange(&self) -> Result<(StatusCode, BytesMut), TokenError> {
+        let config = &self.inner.config;
+        let transport = |e: reqwest::Error| TokenError::Transport {
+            message: config.scrub(format!(
+                "POST {}: {}",
+                config.token_url,
+                error_chain(&e.without_url())
+            )),
+        };
+        let mut request = self
+            .inner
+            .client
+            .post(config.token_url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json")
+            .body(config.body.clone());
+        if let Some(basic) = &config.basic {
+            request = request.header(AUTHORIZATION, basic.clone());
+        }
+        let mut response = request.send().await.map_err(transport)?;
+        // Our own client follows no redirect; a user-supplied one may have. An answer from
+        // elsewhere is not the token endpoint's, whatever it says (issue 12: every hop obeys
+        // the https-or-loopback rule, and the token request never changes origin).
+        let answered_by = response.url();
+        if answered_by.origin() != config.token_url.origin()
+            || !destination::is_secure(answered_by, config.destinations.allow_insecure_http)
+        {
+            return Err(TokenError::Redirected {
+                origin: answered_by.origin().ascii_serialization(),
+            });
+        }
+        let status = response.status();
+        let too_large = TokenError::InvalidResponse {
+            reason: "the response is larger than 64 KiB",
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(too_large);
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    }
+}

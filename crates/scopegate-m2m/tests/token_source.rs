@@ -84,13 +84,15 @@ async fn a_missing_expires_in_uses_the_assumed_lifetime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_share_one_request() {
     let server = TestServer::start().await;
-    server.set(|b| b.delay = Duration::from_millis(200));
+    server.hold();
     let source = source(&server).build().unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let source = source.clone();
         tasks.spawn(async move { source.token().await.map(|t| t.secret().to_owned()) });
     }
+    server.token_requests_reach(1).await;
+    server.release();
     let secrets = bounded(tasks.join_all()).await;
     assert_eq!(secrets.len(), 50);
     let first = secrets[0].as_ref().unwrap().clone();
@@ -101,16 +103,16 @@ async fn concurrent_callers_share_one_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_share_one_failure_and_back_off() {
     let server = TestServer::start().await;
-    server.set(|b| {
-        b.delay = Duration::from_millis(200);
-        b.error = Some((StatusCode::SERVICE_UNAVAILABLE, json!({"oops": true})));
-    });
+    server.hold();
+    server.set(|b| b.error = Some((StatusCode::SERVICE_UNAVAILABLE, json!({"oops": true}))));
     let source = source(&server).build().unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let source = source.clone();
         tasks.spawn(async move { source.token().await });
     }
+    server.token_requests_reach(1).await;
+    server.release();
     let outcomes = bounded(tasks.join_all()).await;
     let expected = TokenError::Status {
         status: StatusCode::SERVICE_UNAVAILABLE,
@@ -123,10 +125,7 @@ async fn concurrent_callers_share_one_failure_and_back_off() {
     assert_eq!(source.token().await.unwrap_err(), expected);
     assert_eq!(server.token_requests(), 1);
     // ...but an explicit refresh asks again.
-    server.set(|b| {
-        b.error = None;
-        b.delay = Duration::ZERO;
-    });
+    server.set(|b| b.error = None);
     source.force_refresh().await.unwrap();
     assert_eq!(server.token_requests(), 2);
 }

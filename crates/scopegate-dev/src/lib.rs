@@ -43,6 +43,7 @@ mod keys;
 pub mod management;
 mod server;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +62,10 @@ use keys::DevKey;
 /// How long ago the tokens of [`DevIssuer::claims_expired`] expired: past any leeway a
 /// validator allows (scopegate's is at most 5 minutes).
 pub const EXPIRED_FOR: Duration = Duration::from_secs(600);
+
+/// How many JWKS request arrival times [`DevIssuer::jwks_request_times`] keeps (the most
+/// recent ones): the endpoint is open to anyone, so the record must not grow without bound.
+pub const JWKS_REQUEST_TIMES_KEPT: usize = 1024;
 
 /// Why the dev issuer could not start.
 #[derive(Debug, thiserror::Error)]
@@ -210,7 +215,7 @@ impl DevIssuerBuilder {
             token_requests: AtomicU64::new(0),
             discovery_requests: AtomicU64::new(0),
             last_user_agent: Mutex::new(None),
-            jwks_request_times: Mutex::new(Vec::new()),
+            jwks_request_times: Mutex::new(VecDeque::with_capacity(JWKS_REQUEST_TIMES_KEPT)),
         });
         let management = management::routes(&state.issuer)?;
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state), management));
@@ -231,7 +236,7 @@ pub(crate) struct State {
     pub(crate) token_requests: AtomicU64,
     pub(crate) discovery_requests: AtomicU64,
     pub(crate) last_user_agent: Mutex<Option<String>>,
-    pub(crate) jwks_request_times: Mutex<Vec<Instant>>,
+    pub(crate) jwks_request_times: Mutex<VecDeque<Instant>>,
 }
 
 pub(crate) struct Keys {
@@ -503,9 +508,13 @@ impl DevIssuer {
         self.state.jwks_requests.load(Ordering::SeqCst)
     }
 
-    /// When each JWKS request arrived (to check retry spacing).
+    /// When the most recent JWKS requests arrived, oldest first (to check retry spacing): at
+    /// most [`JWKS_REQUEST_TIMES_KEPT`] of them.
     pub fn jwks_request_times(&self) -> Vec<Instant> {
-        lock(&self.state.jwks_request_times).clone()
+        lock(&self.state.jwks_request_times)
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Requests served by the token endpoint so far.

@@ -5,13 +5,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State as Extract;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::{Discovery, JwksFault, State, lock};
@@ -73,7 +73,14 @@ async fn discovery(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> R
 
 async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
     state.jwks_requests.fetch_add(1, Ordering::SeqCst);
-    lock(&state.jwks_request_times).push(std::time::Instant::now());
+    {
+        // Anyone can call this endpoint: keep only the most recent arrivals.
+        let mut times = lock(&state.jwks_request_times);
+        if times.len() == crate::JWKS_REQUEST_TIMES_KEPT {
+            times.pop_front();
+        }
+        times.push_back(std::time::Instant::now());
+    }
     record_user_agent(&state, &headers);
     let fault = lock(&state.jwks_fault).clone();
     match fault {
@@ -99,11 +106,44 @@ async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Respon
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The form of a token request. Parameters may not repeat (RFC 6749 §3.2), except `resource`
+/// (RFC 8707 §2), of which this issuer, like Logto for client_credentials, takes one.
+#[derive(Debug, Default)]
 struct TokenRequest {
     grant_type: Option<String>,
     resource: Option<String>,
     scope: Option<String>,
+}
+
+impl TokenRequest {
+    fn parse(form: Vec<(String, String)>) -> Result<TokenRequest, Response> {
+        let mut request = TokenRequest::default();
+        for (name, value) in form {
+            let slot = match name.as_str() {
+                "grant_type" => &mut request.grant_type,
+                "scope" => &mut request.scope,
+                "resource" => &mut request.resource,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(if name == "resource" {
+                    oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_target",
+                        "only one resource may be requested with client_credentials",
+                    )
+                } else {
+                    oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        &format!("parameter {name} is repeated"),
+                    )
+                });
+            }
+            *slot = Some(value);
+        }
+        Ok(request)
+    }
 }
 
 /// An RFC 6749 §5.2 error response.
@@ -126,9 +166,22 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 async fn token(
     Extract(state): Extract<Arc<State>>,
     headers: HeaderMap,
-    Form(request): Form<TokenRequest>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     state.token_requests.fetch_add(1, Ordering::SeqCst);
+    let request = match form {
+        Ok(Form(form)) => TokenRequest::parse(form),
+        // RFC 6749 §5.2: every refusal is an OAuth error document, never plain text.
+        Err(_) => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        )),
+    };
+    let request = match request {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let Some((id, secret)) = basic_credentials(&headers) else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,

@@ -22,6 +22,7 @@ async fn shop(provider: &Provider, discovery: bool) -> Running {
         bind: loopback,
         dev_issuer_bind: loopback,
         warm_up: shopping_api::DEFAULT_WARM_UP,
+        ..Settings::default()
     };
     start(settings)
         .await

@@ -26,7 +26,10 @@ async fn post(issuer: &DevIssuer, content_type: &str, body: &str) -> (u16, Strin
         .await
         .unwrap();
     let status = response.status().as_u16();
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     (status, content_type, response.json().await.unwrap())
 }
 
@@ -51,7 +54,11 @@ async fn refusals_of_the_token_endpoint_are_oauth_error_documents() {
             "grant_type=client_credentials&scope=read&scope=read",
             "invalid_request",
         ),
-        ("application/json", r#"{"grant_type":"client_credentials"}"#, "invalid_request"),
+        (
+            "application/json",
+            r#"{"grant_type":"client_credentials"}"#,
+            "invalid_request",
+        ),
         (FORM, "grant_type=password", "unsupported_grant_type"),
     ];
     for (content_type, body, error) in cases {

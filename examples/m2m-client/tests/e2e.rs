@@ -19,6 +19,7 @@ async fn shop() -> Running {
         bind: loopback,
         dev_issuer_bind: loopback,
         warm_up: shopping_api::DEFAULT_WARM_UP,
+        ..Settings::default()
     };
     start(settings).await.expect("the shop starts")
 }

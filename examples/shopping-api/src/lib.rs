@@ -4,15 +4,21 @@
 //! * `GET /ready`: open; `200` once every issuer's keys are usable, `503` (JSON naming the issuers
 //!   that are not ready) before that. It starts while the issuer is down and becomes ready when it
 //!   comes back, with no restart.
-//! * `GET /products`: needs `read:products`.
-//! * `POST /products`: needs `write:products`; body `{"name": "...", "price_cents": 1290}`.
+//! * `GET /products?limit=N&cursor=C`: needs `read:products`. A page of products as a JSON
+//!   array (`limit` 1 to 1,000, default 100); when more follow, `Link: <...>; rel="next"`.
+//! * `POST /products`: needs `write:products`; body `{"name": "...", "price_cents": 1290}` of at
+//!   most 16 KiB (else 413). A name of 1 to 200 characters without control characters, bidi
+//!   controls or line separators, a price from 1 to 2^53 − 1 (else 422). The store holds at
+//!   most `MAX_PRODUCTS` (else 507).
 //! * `GET /metrics` (feature `metrics`, on by default): scopegate's counters in the Prometheus
-//!   text format. Unauthenticated, as scrapers expect: keep the port off the public internet.
+//!   text format. Unauthenticated, as scrapers expect: a non-loopback `BIND` logs a warning at
+//!   start. Keep the port off the public internet.
 //!
 //! Configured from the environment ([`Settings::from_env`]); with no `ISSUER` it starts the
 //! embedded dev issuer with two apps, so it runs with no account anywhere. That dev issuer also
 //! serves a minimal Logto Management API (`GET /api/applications`) and registers a third app that
-//! may call it ([`scopegate_dev::DEV_MANAGEMENT_APP_ID`]).
+//! may call it ([`scopegate_dev::DEV_MANAGEMENT_APP_ID`]). Its secrets are published, so it
+//! refuses to start on a non-loopback address unless `ALLOW_DEV_ISSUER_ON_NETWORK=1`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -22,12 +28,16 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::routing::get;
 use scopegate::{AuthConfig, BearerAuthLayer, Validator, require_scopes};
 use scopegate_dev::{DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer};
 
-pub use products::{Product, Store, list as list_products};
+pub use products::{
+    BodyError, DEFAULT_MAX_PRODUCTS, DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_NAME_CHARS,
+    MAX_PAGE_SIZE, MAX_PRICE_CENTS, Product, Store, StoreFull, list as list_products,
+};
 
 /// The API's resource indicator unless `AUDIENCE` says otherwise.
 pub const DEFAULT_AUDIENCE: &str = "https://shopping.api";
@@ -43,7 +53,7 @@ pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(5);
 
 /// Every variable [`Settings::from_env`] reads. Set but empty, each is a mistake (exit code 2),
 /// never a silent default.
-pub const VARIABLES: [&str; 7] = [
+pub const VARIABLES: [&str; 9] = [
     "ISSUER",
     "LOGTO_ENDPOINT",
     "AUDIENCE",
@@ -51,6 +61,8 @@ pub const VARIABLES: [&str; 7] = [
     "BIND",
     "DEV_ISSUER_BIND",
     "WARM_UP_SECS",
+    "MAX_PRODUCTS",
+    "ALLOW_DEV_ISSUER_ON_NETWORK",
 ];
 
 /// The embedded dev issuer's apps: (id, secret, scopes).
@@ -111,6 +123,17 @@ pub enum SetupError {
     /// The dev issuer could not start.
     #[error("cannot start the dev issuer: {0}")]
     DevIssuer(#[from] scopegate_dev::DevIssuerError),
+    /// The embedded dev issuer, whose secrets are published, would be reachable from the
+    /// network.
+    #[error(
+        "refusing to listen on {addr} with the embedded dev issuer: its app secrets are published \
+         and grant write access; set ISSUER, or bind to 127.0.0.1, or set \
+         ALLOW_DEV_ISSUER_ON_NETWORK=1 to do it anyway"
+    )]
+    DevIssuerOnNetwork {
+        /// The non-loopback address.
+        addr: SocketAddr,
+    },
 }
 
 /// What the API is configured with.
@@ -128,12 +151,38 @@ pub struct Settings {
     pub dev_issuer_bind: SocketAddr,
     /// How long the start waits for the issuer's keys before serving regardless.
     pub warm_up: Duration,
+    /// The most products the store holds.
+    pub max_products: usize,
+    /// Start with the embedded dev issuer even when the API or the issuer listens on a
+    /// non-loopback address.
+    pub allow_dev_issuer_on_network: bool,
+}
+
+impl Default for Settings {
+    /// The defaults of [`from_env`](Self::from_env) with an empty environment.
+    fn default() -> Self {
+        let loopback = |addr: &str| {
+            addr.parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+        };
+        Settings {
+            issuer: None,
+            audience: DEFAULT_AUDIENCE.to_owned(),
+            jwks_uri: None,
+            bind: loopback(DEFAULT_BIND),
+            dev_issuer_bind: loopback(DEFAULT_DEV_ISSUER_BIND),
+            warm_up: DEFAULT_WARM_UP,
+            max_products: DEFAULT_MAX_PRODUCTS,
+            allow_dev_issuer_on_network: false,
+        }
+    }
 }
 
 impl Settings {
     /// Reads the [`VARIABLES`]: `ISSUER` (or `LOGTO_ENDPOINT`, the m2m client's name, from which
     /// `ISSUER` is `<endpoint>/oidc` and `JWKS_URI` `<endpoint>/oidc/jwks`), `AUDIENCE`,
-    /// `JWKS_URI`, `BIND`, `DEV_ISSUER_BIND` and `WARM_UP_SECS`.
+    /// `JWKS_URI`, `BIND`, `DEV_ISSUER_BIND`, `WARM_UP_SECS`, `MAX_PRODUCTS` and
+    /// `ALLOW_DEV_ISSUER_ON_NETWORK` (`1` or `true`).
     pub fn from_env() -> Result<Settings, SetupError> {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
@@ -174,6 +223,30 @@ impl Settings {
                 expected: "an address like 127.0.0.1:3000",
             })
         };
+        let max_products = match var("MAX_PRODUCTS") {
+            None => DEFAULT_MAX_PRODUCTS,
+            Some(value) => match value.parse() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(SetupError::InvalidVariable {
+                        name: "MAX_PRODUCTS",
+                        value,
+                        expected: "a positive number",
+                    });
+                }
+            },
+        };
+        let allow_dev_issuer_on_network = match var("ALLOW_DEV_ISSUER_ON_NETWORK").as_deref() {
+            None | Some("0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(other) => {
+                return Err(SetupError::InvalidVariable {
+                    name: "ALLOW_DEV_ISSUER_ON_NETWORK",
+                    value: other.to_owned(),
+                    expected: "1, true, 0 or false",
+                });
+            }
+        };
         // Logto's documents live under <endpoint>/oidc (DESIGN: issuer = <endpoint>/oidc).
         let (issuer, derived_jwks) = match (url("ISSUER")?, url("LOGTO_ENDPOINT")?) {
             (Some(_), Some(endpoint)) => return Err(SetupError::IssuerAndEndpoint { endpoint }),
@@ -203,7 +276,44 @@ impl Settings {
                     }
                 })?,
             },
+            max_products,
+            allow_dev_issuer_on_network,
         })
+    }
+
+    /// Refuses a setup that would expose the embedded dev issuer's published secrets.
+    pub fn check_exposure(&self) -> Result<(), SetupError> {
+        if self.issuer.is_some() || self.allow_dev_issuer_on_network {
+            return Ok(());
+        }
+        match [self.bind, self.dev_issuer_bind]
+            .into_iter()
+            .find(|addr| !addr.ip().is_loopback())
+        {
+            Some(addr) => Err(SetupError::DevIssuerOnNetwork { addr }),
+            None => Ok(()),
+        }
+    }
+
+    /// What an operator should hear at start about this setup.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.issuer.is_none()
+            && self.allow_dev_issuer_on_network
+            && (!self.bind.ip().is_loopback() || !self.dev_issuer_bind.ip().is_loopback())
+        {
+            warnings.push(
+                "the embedded dev issuer runs on a network address (ALLOW_DEV_ISSUER_ON_NETWORK):                  its published secrets grant write access to anyone who reaches it"
+                    .to_owned(),
+            );
+        }
+        if cfg!(feature = "metrics") && !self.bind.ip().is_loopback() {
+            warnings.push(format!(
+                "GET /metrics is served without authentication on {}: keep that port off                  untrusted networks, or build without the `metrics` feature",
+                self.bind
+            ));
+        }
+        warnings
     }
 }
 
@@ -217,6 +327,7 @@ pub fn router(auth: BearerAuthLayer, store: Store) -> Router {
         .route("/products", products)
         .route_layer(auth)
         .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(store)
 }
 
@@ -227,6 +338,7 @@ pub fn unprotected_router(store: Store) -> Router {
     Router::new()
         .route("/products", products)
         .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(store)
 }
 
@@ -275,6 +387,11 @@ fn setting_of(error: &scopegate::ConfigError) -> &'static str {
 /// is down `/ready` answers 503 and protected routes 503 with `Retry-After`. Only configuration
 /// errors (and a port that cannot be bound) fail here.
 pub async fn start(settings: Settings) -> Result<Running, SetupError> {
+    // Before anything listens.
+    settings.check_exposure()?;
+    for warning in settings.warnings() {
+        tracing::warn!("{warning}");
+    }
     // Before anything is measured: the key fetch at start is the first event worth counting.
     #[cfg(feature = "metrics")]
     let metrics = prometheus();
@@ -332,7 +449,7 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     })?;
     let app = router(
         BearerAuthLayer::new(validator.clone()).realm("shopping"),
-        Store::seeded(),
+        Store::seeded_with_capacity(settings.max_products),
     )
     .route_service("/ready", validator.ready_service());
     #[cfg(feature = "metrics")]

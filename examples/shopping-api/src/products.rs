@@ -1,23 +1,37 @@
-//! The product catalogue: an in-memory store and its two handlers.
+//! The product catalogue: a bounded in-memory store and its two handlers.
 
 use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// The most products a store holds unless `MAX_PRODUCTS` says otherwise.
+pub const DEFAULT_MAX_PRODUCTS: usize = 10_000;
+/// Products per page of `GET /products` without `limit`.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest `limit` of `GET /products`.
+pub const MAX_PAGE_SIZE: usize = 1_000;
+/// The largest `POST /products` body.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The highest price: 2^53 − 1, the largest integer every JSON client represents exactly.
+pub const MAX_PRICE_CENTS: u64 = (1 << 53) - 1;
+/// The longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
 /// A product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
-    /// Assigned by the store.
+    /// Assigned by the store: 1, 2, 3, ... in order of creation.
     pub id: u64,
-    /// 1 to 200 characters.
+    /// 1 to 200 characters, without control characters, bidi controls or line separators.
     pub name: String,
-    /// Price in cents, more than zero.
+    /// Price in cents, from 1 to [`MAX_PRICE_CENTS`].
     pub price_cents: u64,
 }
 
@@ -29,49 +43,133 @@ pub(crate) struct NewProduct {
     price_cents: u64,
 }
 
-/// Products in memory, shared by all requests.
-#[derive(Debug, Clone, Default)]
-pub struct Store(Arc<RwLock<Vec<Product>>>);
+/// Products in memory, shared by all requests, at most `capacity` of them.
+#[derive(Debug, Clone)]
+pub struct Store {
+    products: Arc<RwLock<Vec<Product>>>,
+    capacity: usize,
+}
+
+/// The store holds its maximum number of products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreFull(pub usize);
 
 impl Store {
-    /// A store with a few products.
+    /// A store with a few products, holding at most [`DEFAULT_MAX_PRODUCTS`].
     pub fn seeded() -> Store {
+        Store::seeded_with_capacity(DEFAULT_MAX_PRODUCTS)
+    }
+
+    /// A store with a few products, holding at most `capacity`.
+    pub fn seeded_with_capacity(capacity: usize) -> Store {
         let products = [
             ("Coffee beans, 1 kg", 2490),
             ("Ceramic mug", 1290),
             ("Pour-over kettle", 5900),
         ];
-        let store = Store::default();
+        let store = Store {
+            products: Arc::default(),
+            capacity,
+        };
         for (name, price_cents) in products {
-            store.add(name.to_owned(), price_cents);
+            // A capacity below the seed just keeps the store smaller.
+            let _ = store.add(name.to_owned(), price_cents);
         }
         store
     }
 
-    fn add(&self, name: String, price_cents: u64) -> Product {
+    fn add(&self, name: String, price_cents: u64) -> Result<Product, StoreFull> {
         // Writers never panic while holding the lock, so a poisoned lock still holds good data.
-        let mut products = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        let mut products = self
+            .products
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if products.len() >= self.capacity {
+            return Err(StoreFull(self.capacity));
+        }
         let product = Product {
             id: products.len() as u64 + 1,
             name,
             price_cents,
         };
         products.push(product.clone());
-        product
+        Ok(product)
     }
 
-    /// Every product.
-    pub fn all(&self) -> Vec<Product> {
-        self.0
+    /// How many products the store holds.
+    pub fn len(&self) -> usize {
+        self.products
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Up to `limit` products after the id `cursor`, serialised as a JSON array straight from
+    /// the store (no copy of the list), and the cursor of the next page if there is one.
+    pub fn page_json(&self, cursor: u64, limit: usize) -> (Vec<u8>, Option<u64>) {
+        let products = self.products.read().unwrap_or_else(PoisonError::into_inner);
+        // Ids are positions + 1, so the products after `cursor` start at index `cursor`.
+        let start = usize::try_from(cursor)
+            .unwrap_or(usize::MAX)
+            .min(products.len());
+        let end = start.saturating_add(limit).min(products.len());
+        let page = &products[start..end];
+        // Serialising plain structs into a Vec cannot fail.
+        let body = serde_json::to_vec(page).unwrap_or_default();
+        let next = (end < products.len()).then(|| page.last().map_or(cursor, |p| p.id));
+        (body, next)
     }
 }
 
-/// `GET /products`: every product, as a JSON array.
-pub async fn list(State(store): State<Store>) -> Json<Vec<Product>> {
-    Json(store.all())
+/// `GET /products?limit=N&cursor=C`: a page of products as a JSON array, oldest first. When more
+/// follow, a `Link: <...>; rel="next"` header (RFC 8288) gives the next page's URL.
+pub async fn list(State(store): State<Store>, uri: Uri) -> Result<Response, BodyError> {
+    let (limit, cursor) = page_query(uri.query().unwrap_or(""))?;
+    let (body, next) = store.page_json(cursor, limit);
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(next) = next {
+        let link = format!("</products?limit={limit}&cursor={next}>; rel=\"next\"");
+        if let Ok(value) = HeaderValue::try_from(link) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// `limit` (1 to [`MAX_PAGE_SIZE`], default [`DEFAULT_PAGE_SIZE`]) and `cursor` (an id,
+/// default 0) from a query string; anything else in it is ignored.
+fn page_query(query: &str) -> Result<(usize, u64), BodyError> {
+    let (mut limit, mut cursor) = (DEFAULT_PAGE_SIZE, 0);
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*name {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                    .ok_or_else(|| {
+                        BodyError::query(format!("limit must be 1 to {MAX_PAGE_SIZE}"))
+                    })?;
+            }
+            "cursor" => {
+                cursor = value.parse().map_err(|_| {
+                    BodyError::query("cursor must be a product id from a Link header".into())
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, cursor))
 }
 
 pub(crate) async fn create(
@@ -79,30 +177,86 @@ pub(crate) async fn create(
     ValidJson(new): ValidJson<NewProduct>,
 ) -> Result<(StatusCode, Json<Product>), BodyError> {
     let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(BodyError("name must be 1 to 200 characters".to_owned()));
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(BodyError::invalid(format!(
+            "name must be 1 to {MAX_NAME_CHARS} characters"
+        )));
     }
-    if new.price_cents == 0 {
-        return Err(BodyError("price_cents must be more than zero".to_owned()));
+    if let Some(c) = name.chars().find(|&c| is_forbidden(c)) {
+        return Err(BodyError::invalid(format!(
+            "name must not contain control characters, bidirectional controls or line \
+             separators (found U+{:04X})",
+            u32::from(c)
+        )));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(store.add(name.to_owned(), new.price_cents)),
-    ))
+    if !(1..=MAX_PRICE_CENTS).contains(&new.price_cents) {
+        return Err(BodyError::invalid(format!(
+            "price_cents must be 1 to {MAX_PRICE_CENTS}"
+        )));
+    }
+    match store.add(name.to_owned(), new.price_cents) {
+        Ok(product) => Ok((StatusCode::CREATED, Json(product))),
+        Err(StoreFull(capacity)) => Err(BodyError {
+            status: StatusCode::INSUFFICIENT_STORAGE,
+            error: "store_full",
+            description: format!("the store holds its maximum of {capacity} products"),
+        }),
+    }
 }
 
-/// A body that is not an acceptable product: 422 with a JSON error.
+/// Characters a name may not carry: C0/C1 controls (terminal escapes start with ESC), the
+/// bidirectional controls of Unicode TR9 (which reorder what a reader sees), line and paragraph
+/// separators, and the byte-order mark.
+fn is_forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{FEFF}'
+        )
+}
+
+/// A request the catalogue refuses: a status and a JSON error document.
 #[derive(Debug)]
-pub(crate) struct BodyError(String);
+pub struct BodyError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl BodyError {
+    fn invalid(description: String) -> BodyError {
+        BodyError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "invalid_body",
+            description,
+        }
+    }
+
+    fn query(description: String) -> BodyError {
+        BodyError {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description,
+        }
+    }
+}
 
 impl IntoResponse for BodyError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": "invalid_body", "error_description": self.0 });
-        (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+        let body = json!({ "error": self.error, "error_description": self.description });
+        (self.status, Json(body)).into_response()
     }
 }
 
-/// `Json<T>` whose every rejection (syntax, types, content type) is a [`BodyError`].
+/// `Json<T>` whose every rejection is a [`BodyError`]: 413 for a body over the limit, 422 for
+/// the rest (syntax, types, content type).
 pub(crate) struct ValidJson<T>(T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ValidJson<T> {
@@ -111,7 +265,14 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ValidJso
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ValidJson(value)),
-            Err(rejection) => Err(BodyError(describe(&rejection))),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(BodyError {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    error: "body_too_large",
+                    description: format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+                })
+            }
+            Err(rejection) => Err(BodyError::invalid(describe(&rejection))),
         }
     }
 }

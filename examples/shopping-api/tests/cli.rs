@@ -40,7 +40,7 @@ fn run(command: &mut Command) -> (Option<i32>, String, String) {
 
 #[test]
 fn bad_configuration_is_one_line_and_exit_code_2() {
-    let cases: [(&[(&str, &str)], &str); 10] = [
+    let cases: [(&[(&str, &str)], &str); 12] = [
         // Set but empty is a mistake, not the default (issue 20 item 10).
         (
             &[("AUDIENCE", "")],
@@ -63,6 +63,15 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
         (
             &[("ISSUER", "abc123.logto.app/oidc")],
             "ISSUER=\"abc123.logto.app/oidc\" is not a URL: it is missing a scheme, e.g. https://",
+        ),
+        // The dev issuer's secrets are published: refused before anything listens.
+        (
+            &[("BIND", "0.0.0.0:0")],
+            "refusing to listen on 0.0.0.0:0 with the embedded dev issuer",
+        ),
+        (
+            &[("MAX_PRODUCTS", "0")],
+            "MAX_PRODUCTS=\"0\" is not a positive number",
         ),
         (
             &[("ISSUER", "not a url")],

@@ -6,7 +6,7 @@ use std::time::Instant;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 
-use crate::error::{ApiRejection, BearerError};
+use crate::error::{ApiRejection, BearerError, DestinationError};
 use crate::source::{ClientCredentials, Invalidation};
 use crate::token::AccessToken;
 
@@ -91,11 +91,23 @@ impl ClientCredentials {
         Ok(response)
     }
 
-    pub(crate) fn check_destination<E>(&self, url: &url::Url) -> Result<(), BearerError<E>> {
-        self.inner
-            .config
-            .destinations
-            .check(url)
+    /// Whether the access token may be sent to `url` (the rule of
+    /// [`authorize`](ClientCredentials::authorize)); no request is made.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = scopegate_m2m::ClientCredentials::builder("https://id.example.com/token", "id", "secret")
+    ///     .build()?;
+    /// assert!(source.destination_allowed(&"https://api.example.com/products".parse()?).is_ok());
+    /// assert!(source.destination_allowed(&"http://api.example.com/products".parse()?).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn destination_allowed(&self, url: &url::Url) -> Result<(), DestinationError> {
+        self.inner.config.destinations.check(url)
+    }
+
+    fn check_destination<E>(&self, url: &url::Url) -> Result<(), BearerError<E>> {
+        self.destination_allowed(url)
             .map_err(BearerError::Destination)
     }
 

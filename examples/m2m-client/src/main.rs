@@ -10,7 +10,8 @@
 //! | `APP_ID` / `APP_SECRET` | `shopping-reader` / `reader-secret` |
 //! | `RESOURCE` | `https://shopping.api` |
 //! | `SCOPE` | `read:products` |
-//! | `API_URL` | `http://127.0.0.1:3000` |
+//! | `API_URL` | `http://127.0.0.1:3000`: https, or http to a loopback host (the token is not sent in clear text elsewhere) |
+//! | `ALLOW_INSECURE_HTTP` | unset; `1` allows plain http to other hosts too (closed test networks only) |
 //!
 //! With `--management` it lists the applications through the Logto Management API instead (see
 //! `management.rs` for its variables).
@@ -74,15 +75,34 @@ fn usage(message: &str) -> ExitCode {
 async fn run(product: &NewProduct) -> Result<calls::Outcome, String> {
     let endpoint = var("LOGTO_ENDPOINT", DEFAULT_ENDPOINT);
     let api = var("API_URL", "http://127.0.0.1:3000");
-    let source = ClientCredentials::logto(
+    let insecure = match var("ALLOW_INSECURE_HTTP", "0").as_str() {
+        "0" | "false" => false,
+        "1" | "true" => true,
+        other => {
+            return Err(format!(
+                "invalid settings: ALLOW_INSECURE_HTTP={other:?} is not 1 or 0"
+            ));
+        }
+    };
+    let mut builder = ClientCredentials::logto(
         &endpoint,
         var("APP_ID", "shopping-reader"),
         var("APP_SECRET", "reader-secret"),
     )
     .resource(var("RESOURCE", "https://shopping.api"))
-    .scope(var("SCOPE", "read:products"))
-    .build()
-    .map_err(|e| format!("invalid settings: {e}"))?;
+    .scope(var("SCOPE", "read:products"));
+    if insecure {
+        builder = builder.allow_insecure_http();
+    }
+    let source = builder
+        .build()
+        .map_err(|e| format!("invalid settings: {e}"))?;
+    let url = format!("{}/products", api.trim_end_matches('/'));
+    let parsed = url::Url::parse(&url).map_err(|_| format!("API_URL={api:?} is not a URL"))?;
+    // Before any token exists: a wrong API_URL must not cost a token request, let alone the token.
+    source.destination_allowed(&parsed).map_err(|e| {
+        format!("API_URL: {e} (set ALLOW_INSECURE_HTTP=1 on a closed test network)")
+    })?;
 
     let token = source
         .token()
@@ -98,6 +118,5 @@ async fn run(product: &NewProduct) -> Result<calls::Outcome, String> {
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    let url = format!("{}/products", api.trim_end_matches('/'));
     calls::get_and_post(&source, &http, &url, product).await
 }

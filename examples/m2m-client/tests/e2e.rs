@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use scopegate_m2m::{ClientCredentials, OAuthErrorCode, TokenError};
+use scopegate_m2m::{ClientCredentials, ManualClock, OAuthErrorCode, TokenError};
 use serde_json::{Value, json};
 use shopping_api::{DEFAULT_AUDIENCE, Running, Settings, start};
 
@@ -151,23 +151,25 @@ async fn futures_join(
 }
 
 #[tokio::test]
-async fn a_short_lived_token_is_refreshed_and_the_new_one_works() {
+async fn a_token_due_for_refresh_is_replaced_in_the_background_and_the_new_one_works() {
     let shop = shop().await;
     let dev = shop.dev_issuer.as_ref().unwrap();
-    dev.set_token_ttl(Duration::from_secs(1));
     let api = format!("http://{}/products", shop.addr);
-    let reader = app(&shop, "shopping-reader", "reader-secret", "read:products");
+    let clock = ManualClock::new();
+    let reader = ClientCredentials::logto(dev.endpoint(), "shopping-reader", "reader-secret")
+        .resource(DEFAULT_AUDIENCE)
+        .scope("read:products")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let first = reader.token().await.unwrap();
     assert_eq!(reader.send(http().get(&api)).await.unwrap().status(), 200);
     assert_eq!(dev.token_requests(), 1);
-    // The source refreshes before expiry (half the lifetime of so short a token).
-    tokio::time::sleep(
-        first
-            .refresh_at()
-            .saturating_duration_since(std::time::Instant::now())
-            + Duration::from_millis(50),
-    )
-    .await;
+    // Due (the margin is 60 s of the hour): the valid token is still handed out at once...
+    clock.advance(first.refresh_at() - first.issued_at());
+    assert_eq!(reader.token().await.unwrap().secret(), first.secret());
+    // ...and once it has expired, callers wait for the new one, fetched once.
+    clock.advance(first.expires_in());
     let second = reader.token().await.unwrap();
     assert_ne!(first.secret(), second.secret());
     assert_eq!(dev.token_requests(), 2);
@@ -201,16 +203,39 @@ fn client_binary_as(
     scope: &str,
     args: &[&str],
 ) -> std::process::Output {
+    client_binary_at(
+        shop,
+        id,
+        secret,
+        scope,
+        args,
+        &format!("http://{}", shop.addr),
+    )
+}
+
+fn client_binary_to(shop: &Running, secret: &str, api_url: &str) -> std::process::Output {
+    client_binary_at(shop, "shopping-reader", secret, "", &[], api_url)
+}
+
+fn client_binary_at(
+    shop: &Running,
+    id: &str,
+    secret: &str,
+    scope: &str,
+    args: &[&str],
+    api_url: &str,
+) -> std::process::Output {
     let dev = shop.dev_issuer.as_ref().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_m2m-client"));
     command
         .args(args)
         .env("LOGTO_ENDPOINT", dev.endpoint())
-        .env("API_URL", format!("http://{}", shop.addr))
+        .env("API_URL", api_url)
         .env("APP_ID", id)
         .env("APP_SECRET", secret)
         .env_remove("RESOURCE")
-        .env_remove("SCOPE");
+        .env_remove("SCOPE")
+        .env_remove("ALLOW_INSECURE_HTTP");
     if !scope.is_empty() {
         command.env("SCOPE", scope);
     }
@@ -224,6 +249,23 @@ fn answer<'a>(stdout: &'a str, method: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {method} in {stdout}"));
     let rest = &stdout[start..];
     rest.split("\n\n").next().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_m2m_client_binary_never_sends_the_token_in_clear_text_to_another_host() {
+    let shop = shop().await;
+    // Nothing is sent anywhere: the URL is refused before a token is even requested.
+    let refused = tokio::task::block_in_place(|| {
+        client_binary_to(&shop, "reader-secret", "http://attacker.example/collect")
+    });
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("refusing to send the access token to http://attacker.example"),
+        "{stderr}"
+    );
+    assert!(refused.stdout.is_empty());
+    assert_eq!(shop.dev_issuer.as_ref().unwrap().token_requests(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,7 +116,10 @@ struct TokenRequest {
 }
 
 impl TokenRequest {
-    fn parse(form: Vec<(String, String)>) -> Result<TokenRequest, Response> {
+    /// The request, or the refusal as (status, OAuth error code, description).
+    fn parse(
+        form: Vec<(String, String)>,
+    ) -> Result<TokenRequest, (StatusCode, &'static str, String)> {
         let mut request = TokenRequest::default();
         for (name, value) in form {
             let slot = match name.as_str() {
@@ -127,16 +130,16 @@ impl TokenRequest {
             };
             if slot.is_some() {
                 return Err(if name == "resource" {
-                    oauth_error(
+                    (
                         StatusCode::BAD_REQUEST,
                         "invalid_target",
-                        "only one resource may be requested with client_credentials",
+                        "only one resource may be requested with client_credentials".to_owned(),
                     )
                 } else {
-                    oauth_error(
+                    (
                         StatusCode::BAD_REQUEST,
                         "invalid_request",
-                        &format!("parameter {name} is repeated"),
+                        format!("parameter {name} is repeated"),
                     )
                 });
             }
@@ -172,15 +175,15 @@ async fn token(
     let request = match form {
         Ok(Form(form)) => TokenRequest::parse(form),
         // RFC 6749 §5.2: every refusal is an OAuth error document, never plain text.
-        Err(_) => Err(oauth_error(
+        Err(_) => Err((
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
+            "the body must be application/x-www-form-urlencoded".to_owned(),
         )),
     };
     let request = match request {
         Ok(request) => request,
-        Err(response) => return response,
+        Err((status, error, description)) => return oauth_error(status, error, &description),
     };
     let Some((id, secret)) = basic_credentials(&headers) else {
         return oauth_error(

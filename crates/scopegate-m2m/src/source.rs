@@ -190,9 +190,9 @@ impl ClientCredentials {
         let inner = &*self.inner;
         let mut state = lock(&inner.state);
         let current = inner.cached.load();
-        if !current
+        if current
             .as_ref()
-            .is_some_and(|token| token.serial == rejected.serial())
+            .is_none_or(|token| token.serial != rejected.serial())
         {
             return Invalidation::Stale;
         }

@@ -167,7 +167,7 @@ async fn the_token_never_travels_in_clear_text_to_other_hosts() {
     );
     // The blanket opt-in, for closed test networks.
     let open = self::source(&issuer, &ManualClock::new())
-        .allow_insecure_http(true)
+        .allow_insecure_http()
         .build()
         .unwrap();
     let request = open.authorize(http.get(&collect)).await.unwrap();

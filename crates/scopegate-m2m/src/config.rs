@@ -220,9 +220,9 @@ impl ClientCredentialsBuilder {
         self
     }
 
-    /// How long before expiry a token stops being handed out and a new one is fetched; 60 s by
-    /// default. Capped at [`max_margin_ratio`](ClientCredentialsBuilder::max_margin_ratio) of the
-    /// token's lifetime.
+    /// How long before expiry a new token is fetched (in the background: the current one is
+    /// still handed out until it expires); 60 s by default. Capped at
+    /// [`max_margin_ratio`](ClientCredentialsBuilder::max_margin_ratio) of the token's lifetime.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self
@@ -230,9 +230,9 @@ impl ClientCredentialsBuilder {
 
     /// The largest share of a token's lifetime the refresh margin may take, from 0.0 to 1.0;
     /// 0.5 by default. It keeps short tokens useful: with a 60 s margin, a token that lives 30 s
-    /// would otherwise be due at once and fetched anew on every call; capped, it is used for
-    /// 15 s. At 1.0 the margin is never capped (a token living less than the margin is then used
-    /// by the callers of one request only).
+    /// would otherwise be due at once and refreshed again as soon as each refresh lands; capped,
+    /// it is refreshed after 15 s. At 1.0 the margin is never capped (a token living less than
+    /// the margin is then refreshed in the background as soon as it arrives).
     pub fn max_margin_ratio(mut self, ratio: f64) -> Self {
         self.max_margin_ratio = ratio;
         self

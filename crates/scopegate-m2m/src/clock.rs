@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// A source of monotonic time for a [`ClientCredentials`](crate::ClientCredentials) source.
 ///
-/// [`SystemClock`] is the default; [`ManualClock`] stands still until told to move.
+/// [`SystemClock`] is the default; [`TestClock`] stands still until told to move.
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current instant.
     fn now(&self) -> Instant;
@@ -28,29 +28,29 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when [`advance`](ManualClock::advance) is called: for tests that
+/// A clock that only moves when [`advance`](TestClock::advance) is called: for tests that
 /// check refresh, expiry and backoff without waiting. Clones share one time.
 ///
 /// ```
 /// use std::time::Duration;
-/// use scopegate_m2m::{Clock, ManualClock};
+/// use scopegate_m2m::{Clock, TestClock};
 ///
-/// let clock = ManualClock::new();
+/// let clock = TestClock::new();
 /// let start = clock.now();
 /// clock.advance(Duration::from_secs(3600));
 /// assert_eq!(clock.now() - start, Duration::from_secs(3600));
 /// ```
 #[derive(Debug, Clone)]
-pub struct ManualClock {
+pub struct TestClock {
     start: Instant,
     /// Nanoseconds since `start`.
     offset: Arc<AtomicU64>,
 }
 
-impl ManualClock {
+impl TestClock {
     /// A clock standing at the real current instant.
-    pub fn new() -> ManualClock {
-        ManualClock {
+    pub fn new() -> TestClock {
+        TestClock {
             start: Instant::now(),
             offset: Arc::new(AtomicU64::new(0)),
         }
@@ -68,13 +68,13 @@ impl ManualClock {
     }
 }
 
-impl Default for ManualClock {
+impl Default for TestClock {
     fn default() -> Self {
-        ManualClock::new()
+        TestClock::new()
     }
 }
 
-impl Clock for ManualClock {
+impl Clock for TestClock {
     fn now(&self) -> Instant {
         self.start + Duration::from_nanos(self.offset.load(Ordering::SeqCst))
     }

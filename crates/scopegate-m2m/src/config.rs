@@ -300,7 +300,7 @@ impl ClientCredentialsBuilder {
         self
     }
 
-    /// Reads time from `clock` instead of the system clock (tests: [`ManualClock`](crate::ManualClock)).
+    /// Reads time from `clock` instead of the system clock (tests: [`TestClock`](crate::TestClock)).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self

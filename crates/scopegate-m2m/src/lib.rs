@@ -107,7 +107,7 @@ mod send;
 mod source;
 mod token;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{ClientAuthMethod, ClientCredentialsBuilder};
 pub use error::{
     ApiRejection, BearerError, ConfigError, DestinationError, OAuthErrorCode, TokenError,

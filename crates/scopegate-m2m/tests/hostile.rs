@@ -14,7 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use scopegate_m2m::config::DEFAULT_REJECTION_BACKOFF;
 use scopegate_m2m::{
-    BearerError, BearerTokenLayer, ClientCredentials, DestinationError, ManualClock, TokenError,
+    BearerError, BearerTokenLayer, ClientCredentials, DestinationError, TestClock, TokenError,
 };
 use serde_json::json;
 use support::TestServer;
@@ -22,7 +22,7 @@ use tower::{Layer, ServiceExt};
 
 const SECRET: &str = "s3cret-value-0123456789";
 
-fn source(server: &TestServer, clock: &ManualClock) -> scopegate_m2m::ClientCredentialsBuilder {
+fn source(server: &TestServer, clock: &TestClock) -> scopegate_m2m::ClientCredentialsBuilder {
     ClientCredentials::builder(server.token_url(), "client-1", SECRET).clock(clock.clone())
 }
 
@@ -34,7 +34,7 @@ fn addr(server: &TestServer) -> SocketAddr {
 async fn an_api_that_rejects_every_token_costs_two_token_requests() {
     let server = TestServer::start().await;
     server.set(|b| b.api_rejects_all = true);
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let source = source(&server, &clock).build().unwrap();
     let http = reqwest::Client::new();
     for _ in 0..100 {
@@ -81,7 +81,7 @@ async fn an_api_that_rejects_every_token_costs_two_token_requests() {
 async fn the_layer_backs_off_too() {
     let server = TestServer::start().await;
     server.set(|b| b.api_rejects_all = true);
-    let source = source(&server, &ManualClock::new()).build().unwrap();
+    let source = source(&server, &TestClock::new()).build().unwrap();
     let hyper = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let client = BearerTokenLayer::new(source).layer(hyper);
     for _ in 0..100 {
@@ -107,7 +107,7 @@ async fn the_token_never_travels_in_clear_text_to_other_hosts() {
     let issuer = TestServer::start().await;
     let collector = TestServer::start().await;
     let port = addr(&collector).port();
-    let source = source(&issuer, &ManualClock::new()).build().unwrap();
+    let source = source(&issuer, &TestClock::new()).build().unwrap();
     let http = resolving("attacker.example", &collector);
     let collect = format!("http://attacker.example:{port}/collect");
     let expected = DestinationError::InsecureHttp {
@@ -145,7 +145,7 @@ async fn the_token_never_travels_in_clear_text_to_other_hosts() {
     assert_eq!(issuer.token_requests(), 0);
 
     // Listing the origin is the explicit opt-in...
-    let allowed = self::source(&issuer, &ManualClock::new())
+    let allowed = self::source(&issuer, &TestClock::new())
         .api_origin(format!("http://attacker.example:{port}"))
         .build()
         .unwrap();
@@ -166,7 +166,7 @@ async fn the_token_never_travels_in_clear_text_to_other_hosts() {
         "{error:?}"
     );
     // The blanket opt-in, for closed test networks.
-    let open = self::source(&issuer, &ManualClock::new())
+    let open = self::source(&issuer, &TestClock::new())
         .allow_insecure_http()
         .build()
         .unwrap();
@@ -188,7 +188,7 @@ async fn the_token_request_never_follows_a_redirect_to_another_origin() {
     });
 
     // The client we build follows no redirect: the form never reaches the other origin.
-    let own = source(&issuer, &ManualClock::new()).build().unwrap();
+    let own = source(&issuer, &TestClock::new()).build().unwrap();
     assert_eq!(
         own.token().await.unwrap_err(),
         TokenError::Status {
@@ -199,7 +199,7 @@ async fn the_token_request_never_follows_a_redirect_to_another_origin() {
 
     // A user-supplied client that follows redirects: the answer from the other origin is
     // refused, and its token is never used.
-    let theirs = source(&issuer, &ManualClock::new())
+    let theirs = source(&issuer, &TestClock::new())
         .http_client(resolving("evil.test", &evil))
         .build()
         .unwrap();
@@ -224,7 +224,7 @@ async fn every_form_of_the_secret_is_scrubbed_from_server_texts() {
             json!({"error": "invalid_client", "error_description": description}),
         ))
     });
-    let error = source(&server, &ManualClock::new())
+    let error = source(&server, &TestClock::new())
         .build()
         .unwrap()
         .token()

@@ -1,6 +1,6 @@
 //! The token source when the token endpoint is slow, hangs or fails (issue 24, items 1, 2 and 6):
 //! callers with deadlines, refreshes in the background, lifetime bounds. Time is a
-//! `ManualClock`; a slow endpoint is one that holds its answer until the test releases it.
+//! `TestClock`; a slow endpoint is one that holds its answer until the test releases it.
 
 mod support;
 
@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use scopegate_m2m::config::{MAX_LIFETIME, MIN_LIFETIME};
-use scopegate_m2m::{ClientCredentials, ManualClock, TokenError};
+use scopegate_m2m::{ClientCredentials, TestClock, TokenError};
 use serde_json::json;
 use support::TestServer;
 
-fn source(server: &TestServer, clock: &ManualClock) -> scopegate_m2m::ClientCredentialsBuilder {
+fn source(server: &TestServer, clock: &TestClock) -> scopegate_m2m::ClientCredentialsBuilder {
     ClientCredentials::builder(server.token_url(), "client-1", "secret-1").clock(clock.clone())
 }
 
@@ -27,7 +27,7 @@ async fn bounded<F: std::future::Future>(future: F) -> F::Output {
 async fn the_shared_request_outlives_callers_that_give_up() {
     let server = TestServer::start().await;
     server.hold();
-    let source = source(&server, &ManualClock::new()).build().unwrap();
+    let source = source(&server, &TestClock::new()).build().unwrap();
 
     // The first caller starts the request, then its own deadline cancels it...
     let first = tokio::spawn({
@@ -62,7 +62,7 @@ async fn the_shared_request_outlives_callers_that_give_up() {
 #[tokio::test]
 async fn callers_never_wait_while_the_token_is_valid() {
     let server = TestServer::start().await;
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let source = source(&server, &clock).build().unwrap();
     let first = source.token().await.unwrap();
     assert_eq!(
@@ -106,7 +106,7 @@ async fn callers_never_wait_while_the_token_is_valid() {
 #[tokio::test]
 async fn a_failed_refresh_keeps_serving_the_valid_token_and_backs_off() {
     let server = TestServer::start().await;
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let source = source(&server, &clock).build().unwrap();
     let first = source.token().await.unwrap();
     server.set(|b| b.error = Some((StatusCode::SERVICE_UNAVAILABLE, json!({}))));
@@ -144,7 +144,7 @@ async fn a_failed_refresh_keeps_serving_the_valid_token_and_backs_off() {
 #[tokio::test]
 async fn an_expired_token_is_replaced() {
     let server = TestServer::start().await;
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let source = source(&server, &clock)
         .refresh_margin(Duration::ZERO)
         .build()
@@ -164,7 +164,7 @@ async fn an_expired_token_is_replaced() {
 async fn expires_in_zero_still_caches() {
     let server = TestServer::start().await;
     server.set(|b| b.expires_in = Some(json!(0)));
-    let source = source(&server, &ManualClock::new()).build().unwrap();
+    let source = source(&server, &TestClock::new()).build().unwrap();
     let first = source.token().await.unwrap();
     for _ in 0..50 {
         assert_eq!(source.token().await.unwrap().secret(), first.secret());
@@ -178,7 +178,7 @@ async fn expires_in_zero_still_caches() {
 async fn a_huge_assumed_lifetime_is_capped_not_overflowed() {
     let server = TestServer::start().await;
     server.set(|b| b.expires_in = None);
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let source = source(&server, &clock)
         .assumed_lifetime(Duration::MAX)
         .build()
@@ -196,7 +196,7 @@ async fn the_margin_of_a_short_token_is_capped() {
     let server = TestServer::start().await;
     server.set(|b| b.expires_in = Some(json!(20)));
     // The default margin (60 s) is longer than the lifetime: capped at half of it.
-    let source = source(&server, &ManualClock::new()).build().unwrap();
+    let source = source(&server, &TestClock::new()).build().unwrap();
     let token = source.token().await.unwrap();
     assert_eq!(
         token.refresh_at() - token.issued_at(),
@@ -210,7 +210,7 @@ async fn the_margin_of_a_short_token_is_capped() {
 async fn a_request_whose_runtime_died_is_replaced() {
     let server = TestServer::start().await;
     server.hold();
-    let source = source(&server, &ManualClock::new()).build().unwrap();
+    let source = source(&server, &TestClock::new()).build().unwrap();
     // A short-lived runtime (a startup block, a test) starts the request and goes away.
     let thread = std::thread::spawn({
         let (server, source) = (server.clone(), source.clone());

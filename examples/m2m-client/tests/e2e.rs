@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use scopegate_m2m::{ClientCredentials, ManualClock, OAuthErrorCode, TokenError};
+use scopegate_m2m::{ClientCredentials, OAuthErrorCode, TestClock, TokenError};
 use serde_json::{Value, json};
 use shopping_api::{DEFAULT_AUDIENCE, Running, Settings, start};
 
@@ -155,7 +155,7 @@ async fn a_token_due_for_refresh_is_replaced_in_the_background_and_the_new_one_w
     let shop = shop().await;
     let dev = shop.dev_issuer.as_ref().unwrap();
     let api = format!("http://{}/products", shop.addr);
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let reader = ClientCredentials::logto(dev.endpoint(), "shopping-reader", "reader-secret")
         .resource(DEFAULT_AUDIENCE)
         .scope("read:products")

@@ -78,6 +78,7 @@ async fn the_shop_starts_down_and_becomes_ready(discovery: bool) {
         bind: loopback,
         dev_issuer_bind: loopback,
         warm_up: Duration::ZERO,
+        ..Settings::default()
     })
     .await
     .expect("an unreachable issuer is not a configuration error");

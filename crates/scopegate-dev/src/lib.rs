@@ -42,6 +42,7 @@
 mod keys;
 pub mod management;
 mod server;
+mod tenants;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -80,6 +81,10 @@ pub enum DevIssuerError {
     /// The scopegate layer of the Management API could not be set up.
     #[error("cannot set up the Management API's authorization: {0}")]
     Management(#[from] scopegate::ConfigError),
+    /// A tenant name of [`DevIssuerBuilder::start_tenants`] is not a plain path segment, or
+    /// repeats.
+    #[error("invalid or repeated tenant name {0:?}")]
+    InvalidTenant(String),
 }
 
 /// An application registered at the dev issuer.
@@ -195,14 +200,26 @@ impl DevIssuerBuilder {
     pub async fn start(self) -> Result<DevIssuer, DevIssuerError> {
         let listener = tokio::net::TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
-        let issuer = format!("http://{addr}/oidc");
+        let state = self.state(format!("http://{addr}/oidc"))?;
+        let app = server::app(Arc::clone(&state))?;
+        let server = tenants::ServerTask::spawn(listener, app);
+        tracing::info!(target: "scopegate_dev", issuer = %state.issuer, "dev issuer listening");
+        Ok(DevIssuer {
+            state,
+            addr,
+            _server: server,
+        })
+    }
+
+    /// The state of one issuer named `issuer`, with a fresh signing key.
+    fn state(&self, issuer: String) -> Result<Arc<State>, DevIssuerError> {
         let mut key = DevKey::generate(self.algorithm)?;
-        if let Some(kid) = self.key_id {
-            key.kid = kid;
+        if let Some(kid) = &self.key_id {
+            key.kid = kid.clone();
         }
-        let state = Arc::new(State {
+        Ok(Arc::new(State {
             issuer,
-            clients: self.clients,
+            clients: self.clients.clone(),
             discovery: self.discovery,
             token_ttl: Mutex::new(self.token_ttl),
             keys: Mutex::new(Keys {
@@ -216,11 +233,7 @@ impl DevIssuerBuilder {
             discovery_requests: AtomicU64::new(0),
             last_user_agent: Mutex::new(None),
             jwks_request_times: Mutex::new(VecDeque::with_capacity(JWKS_REQUEST_TIMES_KEPT)),
-        });
-        let management = management::routes(&state.issuer)?;
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&state), management));
-        tracing::info!(target: "scopegate_dev", issuer = %state.issuer, "dev issuer listening");
-        Ok(DevIssuer { state, addr, task })
+        }))
     }
 }
 
@@ -292,7 +305,9 @@ impl State {
 pub struct DevIssuer {
     state: Arc<State>,
     addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    /// Shared by the tenants of [`DevIssuerBuilder::start_tenants`]: serving stops when the last
+    /// of them is dropped.
+    _server: Arc<tenants::ServerTask>,
 }
 
 impl fmt::Debug for DevIssuer {
@@ -300,12 +315,6 @@ impl fmt::Debug for DevIssuer {
         f.debug_struct("DevIssuer")
             .field("issuer", &self.state.issuer)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for DevIssuer {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
@@ -322,7 +331,8 @@ impl DevIssuer {
         }
     }
 
-    /// The issuer identifier, `http://127.0.0.1:<port>/oidc`.
+    /// The issuer identifier, `http://127.0.0.1:<port>/oidc` (`…/t/<tenant>/oidc` for the
+    /// tenants of [`DevIssuerBuilder::start_tenants`]).
     pub fn issuer(&self) -> &str {
         &self.state.issuer
     }
@@ -339,7 +349,8 @@ impl DevIssuer {
 
     /// The endpoint as Logto calls it: the issuer without `/oidc`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let issuer = &self.state.issuer;
+        issuer.strip_suffix("/oidc").unwrap_or(issuer).to_owned()
     }
 
     /// The base URL of the Management API, `<endpoint>/api` (see [`management`]).

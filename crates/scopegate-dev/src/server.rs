@@ -16,12 +16,9 @@ use serde_json::json;
 
 use crate::{Discovery, JwksFault, State, lock};
 
-pub(crate) async fn serve(
-    listener: tokio::net::TcpListener,
-    state: Arc<State>,
-    management: Router<Arc<State>>,
-) {
-    let mut app = management
+/// The routes of one issuer (its Management API included), bound to its state.
+pub(crate) fn app(state: Arc<State>) -> Result<Router, crate::DevIssuerError> {
+    let mut app = crate::management::routes(&state.issuer)?
         .route("/oidc/jwks", get(jwks))
         .route("/oidc/token", post(token))
         .route(
@@ -31,7 +28,11 @@ pub(crate) async fn serve(
     if state.discovery == Discovery::Both {
         app = app.route("/oidc/.well-known/openid-configuration", get(discovery));
     }
-    if let Err(error) = axum::serve(listener, app.with_state(state)).await {
+    Ok(app.with_state(state))
+}
+
+pub(crate) async fn serve(listener: tokio::net::TcpListener, app: Router) {
+    if let Err(error) = axum::serve(listener, app).await {
         tracing::error!(target: "scopegate_dev", %error, "dev issuer stopped");
     }
 }

@@ -108,6 +108,7 @@ mod layer;
 pub mod logto;
 pub mod organization;
 pub mod readiness;
+pub mod resolver;
 pub mod telemetry;
 pub mod token;
 pub mod validate;

@@ -8,6 +8,7 @@ use super::{DEFAULT_MAX_TOKEN_LENGTH, Inner, IssuerState, Validator};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError};
 use crate::jwks::{KeySource, VerificationKey};
+use crate::resolver::{IssuerResolver, Registry};
 use crate::telemetry;
 use crate::verify_pool::{VerifyPool, VerifyPoolConfig};
 
@@ -20,6 +21,7 @@ pub struct ValidatorBuilder {
     max_token_length: Option<usize>,
     verify_pool: VerifyPoolConfig,
     clock: Option<Arc<dyn Clock>>,
+    resolver: Option<IssuerResolver>,
 }
 
 impl ValidatorBuilder {
@@ -27,6 +29,13 @@ impl ValidatorBuilder {
     /// `iss` before anything else; one issuer's keys never verify another's tokens.
     pub fn issuer(mut self, config: AuthConfig) -> Self {
         self.issuers.push(config);
+        self
+    }
+
+    /// Also accepts tokens of issuers chosen at run time by `resolver`'s trust rule (see
+    /// [`resolver`](crate::resolver)); the configured issuers are matched first.
+    pub fn resolver(mut self, resolver: IssuerResolver) -> Self {
+        self.resolver = Some(resolver);
         self
     }
 
@@ -63,7 +72,7 @@ impl ValidatorBuilder {
     /// tokens are answered `503` with `Retry-After`.
     pub fn build(self) -> Result<Validator, ConfigError> {
         install_crypto_provider();
-        if self.issuers.is_empty() {
+        if self.issuers.is_empty() && self.resolver.is_none() {
             return Err(ConfigError::NoIssuers);
         }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -72,33 +81,20 @@ impl ValidatorBuilder {
             if issuers.iter().any(|i| i.config.issuer == config.issuer) {
                 return Err(ConfigError::DuplicateIssuer(config.issuer.to_string()));
             }
-            let fetcher = crate::jwks::fetcher(
-                config.http_client.clone(),
-                config.jwks_policy.max_body_bytes,
-                config.allow_insecure_http,
-            )
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
-            let keys = KeySource::new(
-                Arc::clone(&config.issuer),
-                config.jwks.clone(),
-                fetcher,
-                config.jwks_policy.clone(),
-                Arc::clone(&clock),
-            );
-            let secret = config
-                .symmetric_secret
-                .as_ref()
-                .map(|s| Arc::new(VerificationKey::symmetric(s, config.algorithms)));
-            issuers.push(IssuerState {
-                config,
-                keys,
-                secret,
-            });
+            issuers.push(IssuerState::new(config, &clock)?);
         }
+        let resolver = match self.resolver {
+            Some(resolver) => {
+                resolver.check()?;
+                Some(Registry::new(resolver, Arc::clone(&clock)))
+            }
+            None => None,
+        };
         let (cache, rejected) = token_caches(&self.cache, &clock);
         Ok(Validator {
             inner: Arc::new(Inner {
                 issuers,
+                resolver,
                 cache,
                 rejected,
                 max_age: self.cache.max_age,
@@ -108,6 +104,34 @@ impl ValidatorBuilder {
                 counters: Arc::new(telemetry::Counters::register()),
                 pool: VerifyPool::start(&self.verify_pool)?,
             }),
+        })
+    }
+}
+
+impl IssuerState {
+    /// An issuer's state: its key source (nothing fetched yet) and HMAC secret.
+    pub(crate) fn new(config: AuthConfig, clock: &Arc<dyn Clock>) -> Result<Self, ConfigError> {
+        let fetcher = crate::jwks::fetcher(
+            config.http_client.clone(),
+            config.jwks_policy.max_body_bytes,
+            config.allow_insecure_http,
+        )
+        .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let keys = KeySource::new(
+            Arc::clone(&config.issuer),
+            config.jwks.clone(),
+            fetcher,
+            config.jwks_policy.clone(),
+            Arc::clone(clock),
+        );
+        let secret = config
+            .symmetric_secret
+            .as_ref()
+            .map(|s| Arc::new(VerificationKey::symmetric(s, config.algorithms)));
+        Ok(IssuerState {
+            config,
+            keys,
+            secret,
         })
     }
 }

@@ -2,11 +2,11 @@
 //! while the key that verified them stays in the issuer's set; and bad signatures, remembered
 //! briefly so a replayed forgery costs one verification.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::claims_check::Validity;
-use super::{IssuerState, Validator};
+use super::{ChosenIssuer, IssuerState, Validator};
 use crate::claims::AuthContext;
 use crate::clock::{Clock, unix_millis, unix_seconds};
 use crate::error::{AuthError, Reason, TokenProblem};
@@ -99,6 +99,9 @@ pub(super) struct CachedToken {
     fresh_until: u64,
     /// The key set current when the token was verified.
     key_generation: u64,
+    /// The issuer, if resolved at run time (configured ones are found by index): weak, so that
+    /// an evicted issuer stops refreshing, and its tokens are verified afresh.
+    resolved: Option<Weak<IssuerState>>,
 }
 
 /// Expires each cached token at the earlier of its `exp + leeway` and the cache's max age. This
@@ -140,7 +143,22 @@ impl Validator {
         if let Some(cache) = &inner.cache {
             if let Some(hit) = cache.get(token) {
                 let now = unix_seconds(clock_now);
-                let issuer = &inner.issuers[hit.context.issuer_index];
+                let resolved;
+                let issuer = match &hit.resolved {
+                    None => &inner.issuers[hit.context.issuer_index],
+                    Some(weak) => match weak.upgrade() {
+                        Some(live) => {
+                            resolved = live;
+                            &*resolved
+                        }
+                        None => {
+                            // Evicted: verify afresh, against the issuer as it is resolved now.
+                            cache.invalidate(token);
+                            inner.counters.cache_miss();
+                            return None;
+                        }
+                    },
+                };
                 let key_trusted = match &issuer.secret {
                     Some(secret) if Arc::ptr_eq(secret, &hit.context.key) => true,
                     _ => {
@@ -185,7 +203,7 @@ impl Validator {
         token: &str,
         context: &Arc<AuthContext>,
         validity: Validity,
-        issuer: &IssuerState,
+        issuer: &ChosenIssuer<'_>,
         verified_at: SystemTime,
     ) {
         let Some(cache) = &self.inner.cache else {
@@ -204,6 +222,10 @@ impl Validator {
             valid_from: validity.valid_from,
             fresh_until: unix_millis(verified_at + self.inner.max_age),
             key_generation,
+            resolved: match issuer {
+                ChosenIssuer::Resolved(issuer) => Some(Arc::downgrade(issuer)),
+                ChosenIssuer::Configured(..) => None,
+            },
         };
         cache.insert(Box::from(token), entry);
     }

@@ -21,6 +21,7 @@ use crate::clock::{Clock, unix_seconds};
 use crate::config::{AuthConfig, ConfigError};
 use crate::error::AuthError;
 use crate::jwks::{JwksError, JwksSource, JwksStats, KeySource, RefreshReason, VerificationKey};
+use crate::resolver::{Registry, ResolverStats};
 use crate::telemetry;
 use crate::verify_pool::VerifyPool;
 
@@ -69,6 +70,8 @@ pub struct Validator {
 
 struct Inner {
     issuers: Vec<IssuerState>,
+    /// Issuers chosen at run time by a trust rule, after the configured ones.
+    resolver: Option<Registry>,
     cache: Option<TokenCache<CachedToken>>,
     /// Bad signatures, with the Unix millisecond at which each is forgotten.
     rejected: Option<TokenCache<u64>>,
@@ -80,10 +83,38 @@ struct Inner {
     pool: VerifyPool,
 }
 
-struct IssuerState {
-    config: AuthConfig,
-    keys: KeySource,
+/// One issuer: its config, its key source, and its HMAC secret if it has one.
+pub(crate) struct IssuerState {
+    pub(crate) config: AuthConfig,
+    pub(crate) keys: KeySource,
     secret: Option<Arc<VerificationKey>>,
+}
+
+/// The issuer a token names: one of the configured, or one resolved at run time.
+enum ChosenIssuer<'v> {
+    Configured(usize, &'v IssuerState),
+    Resolved(Arc<IssuerState>),
+}
+
+impl std::ops::Deref for ChosenIssuer<'_> {
+    type Target = IssuerState;
+
+    fn deref(&self) -> &IssuerState {
+        match self {
+            ChosenIssuer::Configured(_, issuer) => issuer,
+            ChosenIssuer::Resolved(issuer) => issuer,
+        }
+    }
+}
+
+impl ChosenIssuer<'_> {
+    /// The index of a configured issuer; resolved issuers have none (the cache holds them).
+    fn index(&self) -> usize {
+        match self {
+            ChosenIssuer::Configured(index, _) => *index,
+            ChosenIssuer::Resolved(_) => usize::MAX,
+        }
+    }
 }
 
 impl IssuerState {
@@ -209,30 +240,37 @@ impl Validator {
         parsed: &mut ParsedToken<'_>,
         peer: Option<IpAddr>,
     ) -> Result<Arc<AuthContext>, AuthError> {
-        let (issuer_index, issuer) = self.issuer_of(parsed)?;
+        let chosen = self.issuer_of(parsed).await?;
+        let issuer = &*chosen;
         issuer.accepts_header(parsed)?;
         let key = self.verified_key(issuer, parsed, peer).await?;
         let now = self.inner.clock.now();
         let checked = claims_check::check(&parsed.claims, &issuer.config, unix_seconds(now))?;
         let validity = checked.validity;
-        let context = Arc::new(issuer.context(issuer_index, parsed, checked, key)?);
-        self.remember_verified(token, &context, validity, issuer, now);
+        let context = Arc::new(issuer.context(chosen.index(), parsed, checked, key)?);
+        self.remember_verified(token, &context, validity, &chosen, now);
         Ok(context)
     }
 
-    /// The issuer whose `iss` the token names exactly, before any key is looked at.
-    fn issuer_of(&self, parsed: &ParsedToken<'_>) -> Result<(usize, &IssuerState), AuthError> {
+    /// The issuer whose `iss` the token names exactly, before any key is looked at: a
+    /// configured one, else one the resolver's trust rule accepts.
+    async fn issuer_of(&self, parsed: &ParsedToken<'_>) -> Result<ChosenIssuer<'_>, AuthError> {
         let iss = match parsed.claims.get("iss") {
             None => return Err(AuthError::MissingClaim("iss")),
             Some(Value::String(iss)) => iss.as_str(),
             Some(_) => return Err(AuthError::InvalidClaim("iss")),
         };
-        self.inner
+        let configured = self
+            .inner
             .issuers
             .iter()
             .enumerate()
-            .find(|(_, i)| *i.config.issuer == *iss)
-            .ok_or(AuthError::WrongIssuer)
+            .find(|(_, i)| *i.config.issuer == *iss);
+        match (configured, &self.inner.resolver) {
+            (Some((index, issuer)), _) => Ok(ChosenIssuer::Configured(index, issuer)),
+            (None, Some(resolver)) => resolver.resolve(iss).await.map(ChosenIssuer::Resolved),
+            (None, None) => Err(AuthError::WrongIssuer),
+        }
     }
 
     /// The key that verifies the token's signature, each check run on the verification pool.
@@ -297,13 +335,20 @@ impl Validator {
         Ok(())
     }
 
-    /// Fetch counters of the issuer `iss`, or `None` if it is not configured.
+    /// Fetch counters of the issuer `iss`, or `None` if it is neither configured nor live in
+    /// the resolver.
     pub fn jwks_stats(&self, iss: &str) -> Option<JwksStats> {
         self.inner
             .issuers
             .iter()
             .find(|i| *i.config.issuer == *iss)
             .map(|i| i.keys.stats())
+            .or_else(|| self.inner.resolver.as_ref()?.jwks_stats(iss))
+    }
+
+    /// Counters of the issuers resolved at run time, if there is a resolver.
+    pub fn resolver_stats(&self) -> Option<ResolverStats> {
+        self.inner.resolver.as_ref().map(Registry::stats)
     }
 
     /// Now, on the validator's clock.

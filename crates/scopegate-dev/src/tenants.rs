@@ -1,0 +1,75 @@
+//! Several issuers on one port, each under its own path: the tenants of a multi-tenant SaaS
+//! issuer (one Logto Cloud tenant per customer), for tests of issuers resolved at run time.
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::{DevIssuer, DevIssuerBuilder, DevIssuerError, server};
+
+/// The server task, aborted when the last issuer it serves is dropped.
+#[derive(Debug)]
+pub(crate) struct ServerTask(tokio::task::JoinHandle<()>);
+
+impl ServerTask {
+    pub(crate) fn spawn(listener: tokio::net::TcpListener, app: Router) -> Arc<ServerTask> {
+        Arc::new(ServerTask(tokio::spawn(server::serve(listener, app))))
+    }
+}
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl DevIssuerBuilder {
+    /// Starts one issuer per tenant name, all on one loopback port: tenant `acme` is the issuer
+    /// `http://127.0.0.1:<port>/t/acme/oidc`, with its own signing key (the same `kid` at every
+    /// tenant when [`key_id`](Self::key_id) is set), clients, endpoints and request counters.
+    /// Serving stops when the last of them is dropped.
+    ///
+    /// A name must be a non-empty path segment of ASCII letters, digits, `-` and `_`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), scopegate_dev::DevIssuerError> {
+    /// let tenants = scopegate_dev::DevIssuer::builder().start_tenants(["acme", "globex"]).await?;
+    /// let port = tenants[0].addr().port();
+    /// assert_eq!(tenants[1].issuer(), format!("http://127.0.0.1:{port}/t/globex/oidc"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_tenants<I, S>(self, names: I) -> Result<Vec<DevIssuer>, DevIssuerError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let listener = tokio::net::TcpListener::bind(self.bind).await?;
+        let addr = listener.local_addr()?;
+        let mut app = Router::new();
+        let mut states = Vec::new();
+        for name in names {
+            let name = name.as_ref();
+            let segment = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !segment || states.iter().any(|(n, _)| n == name) {
+                return Err(DevIssuerError::InvalidTenant(name.to_owned()));
+            }
+            let state = self.state(format!("http://{addr}/t/{name}/oidc"))?;
+            app = app.nest(&format!("/t/{name}"), server::app(Arc::clone(&state))?);
+            states.push((name.to_owned(), state));
+        }
+        let server = ServerTask::spawn(listener, app);
+        tracing::info!(target: "scopegate_dev", %addr, tenants = states.len(), "dev tenants listening");
+        Ok(states
+            .into_iter()
+            .map(|(_, state)| DevIssuer {
+                state,
+                addr,
+                _server: Arc::clone(&server),
+            })
+            .collect())
+    }
+}

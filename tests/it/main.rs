@@ -17,6 +17,7 @@ mod management_interop;
 mod readiness;
 mod redirects;
 mod refresh_task;
+mod resolver;
 mod secrets;
 mod validator;
 mod verdicts;

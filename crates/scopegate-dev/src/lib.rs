@@ -207,7 +207,7 @@ impl DevIssuerBuilder {
         Ok(DevIssuer {
             state,
             addr,
-            _server: server,
+            server,
         })
     }
 
@@ -307,7 +307,7 @@ pub struct DevIssuer {
     addr: SocketAddr,
     /// Shared by the tenants of [`DevIssuerBuilder::start_tenants`]: serving stops when the last
     /// of them is dropped.
-    _server: Arc<tenants::ServerTask>,
+    server: Arc<tenants::ServerTask>,
 }
 
 impl fmt::Debug for DevIssuer {

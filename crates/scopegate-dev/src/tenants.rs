@@ -2,24 +2,46 @@
 //! issuer (one Logto Cloud tenant per customer), for tests of issuers resolved at run time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
+use axum::http::StatusCode;
 
 use crate::{DevIssuer, DevIssuerBuilder, DevIssuerError, server};
 
 /// The server task, aborted when the last issuer it serves is dropped.
 #[derive(Debug)]
-pub(crate) struct ServerTask(tokio::task::JoinHandle<()>);
+pub(crate) struct ServerTask {
+    task: tokio::task::JoinHandle<()>,
+    /// Requests no route matched (404): for tenants, those naming a tenant that is not there.
+    unrouted: Arc<AtomicU64>,
+}
 
 impl ServerTask {
     pub(crate) fn spawn(listener: tokio::net::TcpListener, app: Router) -> Arc<ServerTask> {
-        Arc::new(ServerTask(tokio::spawn(server::serve(listener, app))))
+        let unrouted = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&unrouted);
+        let app = app.fallback(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(StatusCode::NOT_FOUND)
+        });
+        let task = tokio::spawn(server::serve(listener, app));
+        Arc::new(ServerTask { task, unrouted })
     }
 }
 
 impl Drop for ServerTask {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
+    }
+}
+
+impl DevIssuer {
+    /// Requests to this issuer's port that no route matched (answered 404): with
+    /// [`start_tenants`](DevIssuerBuilder::start_tenants), the discovery and JWKS requests for
+    /// tenants that do not exist. Shared by the tenants of one port.
+    pub fn unrouted_requests(&self) -> u64 {
+        self.server.unrouted.load(Ordering::SeqCst)
     }
 }
 
@@ -68,7 +90,7 @@ impl DevIssuerBuilder {
             .map(|(_, state)| DevIssuer {
                 state,
                 addr,
-                _server: Arc::clone(&server),
+                server: Arc::clone(&server),
             })
             .collect())
     }

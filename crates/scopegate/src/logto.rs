@@ -33,6 +33,7 @@ use crate::audience::AudienceMatcher;
 use crate::config::{AuthConfig, AuthConfigBuilder};
 use crate::jwks::JwksError;
 use crate::organization::OrganizationSource;
+use crate::resolver::{IssuerPattern, IssuerResolver, IssuerTrust, Tenant};
 
 /// The `aud` prefix of Logto organization tokens: `urn:logto:organization:<organization id>`.
 pub const ORGANIZATION_AUDIENCE_PREFIX: &str = "urn:logto:organization:";
@@ -88,6 +89,56 @@ pub fn organization_audience(organization_id: &str) -> String {
     format!("{ORGANIZATION_AUDIENCE_PREFIX}{organization_id}")
 }
 
+/// The issuer pattern of Logto Cloud tenants, `https://{tenant}.logto.app/oidc`: the trust
+/// rule of a service whose customers each bring their own Logto tenant (see
+/// [`resolver`](crate::resolver)).
+///
+/// ```
+/// let tenants = scopegate::logto::cloud_tenants();
+/// assert_eq!(tenants.tenant_of("https://abc123.logto.app/oidc"), Some("abc123"));
+/// assert_eq!(tenants.tenant_of("https://abc123.logto.app.evil.example/oidc"), None);
+/// ```
+pub fn cloud_tenants() -> IssuerPattern {
+    match IssuerPattern::new(CLOUD_TENANTS) {
+        Ok(pattern) => pattern,
+        // A constant, checked by the test below: this arm is never taken.
+        Err(_) => unreachable!("{CLOUD_TENANTS} is a valid issuer pattern"),
+    }
+}
+
+const CLOUD_TENANTS: &str = "https://{tenant}.logto.app/oidc";
+
+/// The config of one resolved Logto tenant, as [`config`] makes it for the tenant's endpoint
+/// (its issuer without `/oidc`): keys at `<endpoint>/oidc/jwks` with no discovery round trip,
+/// organizations read as Logto writes them. An issuer that does not end in `/oidc` gets a config
+/// for another issuer, which the resolver refuses (401).
+pub fn tenant_config(tenant: &Tenant, resource: impl Into<String>) -> AuthConfigBuilder {
+    let issuer = tenant.issuer();
+    config(issuer.strip_suffix("/oidc").unwrap_or(issuer), resource)
+}
+
+/// A resolver for Logto tenants trusted by `trust` ([`cloud_tenants`], or the pattern of a
+/// self-hosted multi-tenant deployment), each checked by [`tenant_config`] for the API
+/// `resource`. Its bounds are the resolver's defaults; change them on the result.
+///
+/// ```
+/// use scopegate::{Validator, logto};
+///
+/// let resolver = logto::tenant_resolver(logto::cloud_tenants(), "https://shopping.api")
+///     .max_issuers(500);
+/// let validator = Validator::builder().resolver(resolver).build()?;
+/// # Ok::<(), scopegate::ConfigError>(())
+/// ```
+pub fn tenant_resolver(
+    trust: impl Into<IssuerTrust>,
+    resource: impl Into<String>,
+) -> IssuerResolver {
+    let resource: String = resource.into();
+    IssuerResolver::new(trust, move |tenant: &Tenant| {
+        tenant_config(tenant, resource.clone()).build()
+    })
+}
+
 /// The general organization guard, under the name Logto users look for.
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -126,4 +177,12 @@ pub fn discovery_hint(error: &JwksError) -> Option<String> {
             issuer.trim_end_matches('/')
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cloud_pattern_is_valid() {
+        assert!(super::IssuerPattern::new(super::CLOUD_TENANTS).is_ok());
+    }
 }

@@ -42,12 +42,10 @@ use std::time::Duration;
 use crate::config::{AuthConfig, ConfigError};
 
 mod pattern;
-mod registry;
 #[cfg(test)]
 mod tests;
 
 pub use pattern::{IssuerPattern, MAX_TENANT_LEN, PLACEHOLDER, PatternError};
-pub(crate) use registry::Registry;
 
 /// A trusted issuer, as the trust rule found it in a token's `iss`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +55,17 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    pub(crate) fn new(issuer: &str, id: &str) -> Tenant {
+        Tenant {
+            issuer: Arc::from(issuer),
+            id: Arc::from(id),
+        }
+    }
+
+    pub(crate) fn issuer_arc(&self) -> &Arc<str> {
+        &self.issuer
+    }
+
     /// The issuer: the token's `iss`, exactly.
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -70,7 +79,7 @@ impl Tenant {
 }
 
 type AllowList = dyn Fn(&str) -> Option<String> + Send + Sync;
-type Policy = dyn Fn(&Tenant) -> Result<AuthConfig, ConfigError> + Send + Sync;
+pub(crate) type Policy = dyn Fn(&Tenant) -> Result<AuthConfig, ConfigError> + Send + Sync;
 
 /// Which `iss` values are trusted, and as which tenant: a pattern, or an allow-list function.
 #[derive(Clone)]

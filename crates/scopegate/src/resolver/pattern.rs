@@ -44,7 +44,7 @@ pub enum PatternError {
     /// path segment.
     #[error(
         "`{{tenant}}` must be the first label of a host with two fixed labels after it \
-         (`https://{{tenant}}.logto.app/oidc`) or a whole path segment (`https://id.example/t/{{tenant}}`)"
+         (`https://{{tenant}}.id.example/oidc`) or a whole path segment (`https://id.example/t/{{tenant}}`)"
     )]
     Placement,
 }

@@ -4,56 +4,59 @@ use super::{IssuerPattern, IssuerTrust, PatternError};
 
 #[test]
 fn a_pattern_matches_its_tenants_only() {
-    let pattern = IssuerPattern::new("https://{tenant}.logto.app/oidc").unwrap();
+    let pattern = IssuerPattern::new("https://{tenant}.saas.example/oidc").unwrap();
     assert_eq!(
-        pattern.tenant_of("https://abc123.logto.app/oidc"),
+        pattern.tenant_of("https://abc123.saas.example/oidc"),
         Some("abc123")
     );
-    assert_eq!(pattern.tenant_of("https://a-b.logto.app/oidc"), Some("a-b"));
+    assert_eq!(
+        pattern.tenant_of("https://a-b.saas.example/oidc"),
+        Some("a-b")
+    );
     let long = "a".repeat(63);
     assert_eq!(
-        pattern.tenant_of(&format!("https://{long}.logto.app/oidc")),
+        pattern.tenant_of(&format!("https://{long}.saas.example/oidc")),
         Some(long.as_str())
     );
     let crafted = [
         // Another host.
-        "https://evil.com/.logto.app/oidc",
-        "https://evil.com#.logto.app/oidc",
-        "https://evil.com?.logto.app/oidc",
-        "https://evil.com\\.logto.app/oidc",
-        "https://a.evil.logto.app/oidc",
-        "https://u@abc.logto.app/oidc",
-        "https://abc.logto.app@evil.com/oidc",
-        "https://abc.logto.app.evil.com/oidc",
-        "https://logto.app/oidc",
-        "https://.logto.app/oidc",
+        "https://evil.com/.saas.example/oidc",
+        "https://evil.com#.saas.example/oidc",
+        "https://evil.com?.saas.example/oidc",
+        "https://evil.com\\.saas.example/oidc",
+        "https://a.evil.saas.example/oidc",
+        "https://u@abc.saas.example/oidc",
+        "https://abc.saas.example@evil.com/oidc",
+        "https://abc.saas.example.evil.com/oidc",
+        "https://saas.example/oidc",
+        "https://.saas.example/oidc",
         // Another spelling of the same host, or another path.
-        "https://ABC.logto.app/oidc",
-        "HTTPS://abc.logto.app/oidc",
-        "https://abc.logto.app:443/oidc",
-        "https://abc.logto.app:8443/oidc",
-        "https://abc.logto.app/oidc/",
-        "https://abc.logto.app/oidc/../x",
-        "https://abc.logto.app/OIDC",
-        "https://abc.logto.app./oidc",
-        "https://abc%2elogto.app/oidc",
-        "https://ab%63.logto.app/oidc",
-        "http://abc.logto.app/oidc",
-        " https://abc.logto.app/oidc",
-        "https://abc.logto.app/oidc ",
+        "https://ABC.saas.example/oidc",
+        "HTTPS://abc.saas.example/oidc",
+        "https://abc.saas.example:443/oidc",
+        "https://abc.saas.example:8443/oidc",
+        "https://abc.saas.example/oidc/",
+        "https://abc.saas.example/oidc/../x",
+        "https://abc.saas.example/OIDC",
+        "https://abc.saas.example./oidc",
+        "https://abc%2esaas.example/oidc",
+        "https://ab%63.saas.example/oidc",
+        "http://abc.saas.example/oidc",
+        " https://abc.saas.example/oidc",
+        "https://abc.saas.example/oidc ",
         // Not a tenant id.
-        "https://-abc.logto.app/oidc",
-        "https://abc-.logto.app/oidc",
-        "https://ab_c.logto.app/oidc",
-        "https://xn--80ak6aa92e.logto.app\u{0}/oidc",
-        "https://аbc.logto.app/oidc", // Cyrillic а
+        "https://-abc.saas.example/oidc",
+        "https://abc-.saas.example/oidc",
+        "https://ab_c.saas.example/oidc",
+        "https://xn--80ak6aa92e.saas.example\u{0}/oidc",
+        "https://аbc.saas.example/oidc", // Cyrillic а
     ];
     for iss in crafted {
         assert_eq!(pattern.tenant_of(iss), None, "{iss:?}");
     }
     let too_long = "a".repeat(64);
     assert_eq!(
-        pattern.tenant_of(&format!("https://{too_long}.logto.app/oidc")),
+        pattern.tenant_of(&format!("https://{too_long}.saas.example/oidc")),
         None
     );
 }
@@ -90,16 +93,16 @@ fn a_path_pattern_takes_one_whole_segment() {
 fn unsafe_patterns_are_refused() {
     use PatternError::*;
     let cases = [
-        ("https://logto.app/oidc", Placeholder),
+        ("https://saas.example/oidc", Placeholder),
         ("https://{tenant}.{tenant}.app/oidc", Placeholder),
-        ("https://{tenant}.logto.app/{x}", Placeholder),
-        ("ftp://{tenant}.logto.app/oidc", NotAnIssuerUrl),
-        ("https://u@{tenant}.logto.app/oidc", NotAnIssuerUrl),
-        ("https://{tenant}.logto.app/oidc?x", NotAnIssuerUrl),
-        ("https://{tenant}.logto.app/oidc#x", NotAnIssuerUrl),
+        ("https://{tenant}.saas.example/{x}", Placeholder),
+        ("ftp://{tenant}.saas.example/oidc", NotAnIssuerUrl),
+        ("https://u@{tenant}.saas.example/oidc", NotAnIssuerUrl),
+        ("https://{tenant}.saas.example/oidc?x", NotAnIssuerUrl),
+        ("https://{tenant}.saas.example/oidc#x", NotAnIssuerUrl),
         // The placeholder must fill a whole label with two fixed labels after it, or a segment.
-        ("https://{tenant}logto.app/oidc", Placement),
-        ("https://x{tenant}.logto.app/oidc", Placement),
+        ("https://{tenant}saas.example/oidc", Placement),
+        ("https://x{tenant}.saas.example/oidc", Placement),
         ("https://{tenant}.app/oidc", Placement),
         ("https://acme.{tenant}/oidc", Placement),
         ("https://id.example:{tenant}/oidc", NotAnIssuerUrl),
@@ -113,14 +116,17 @@ fn unsafe_patterns_are_refused() {
     // Not written as the parser writes it: iss is compared byte for byte, so say the fix.
     for (pattern, canonical) in [
         (
-            "HTTPS://{tenant}.Logto.app/oidc",
-            "https://{tenant}.logto.app/oidc",
+            "HTTPS://{tenant}.Saas.example/oidc",
+            "https://{tenant}.saas.example/oidc",
         ),
         (
-            "https://{tenant}.logto.app:443/oidc",
-            "https://{tenant}.logto.app/oidc",
+            "https://{tenant}.saas.example:443/oidc",
+            "https://{tenant}.saas.example/oidc",
         ),
-        ("https://{tenant}.logto.app", "https://{tenant}.logto.app/"),
+        (
+            "https://{tenant}.saas.example",
+            "https://{tenant}.saas.example/",
+        ),
         (
             "https://id.example/a/../t/{tenant}",
             "https://id.example/t/{tenant}",

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use super::cache::{CacheConfig, token_caches};
+use super::resolved::Registry;
 use super::{DEFAULT_MAX_TOKEN_LENGTH, Inner, IssuerState, Validator};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError};
 use crate::jwks::{KeySource, VerificationKey};
-use crate::resolver::{IssuerResolver, Registry};
+use crate::resolver::IssuerResolver;
 use crate::telemetry;
 use crate::verify_pool::{VerifyPool, VerifyPoolConfig};
 

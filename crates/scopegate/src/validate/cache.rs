@@ -149,6 +149,11 @@ impl Validator {
                     Some(weak) => match weak.upgrade() {
                         Some(live) => {
                             resolved = live;
+                            // A hit is a use: without this, a tenant whose tokens are all cached
+                            // would look unused, be evicted, and pay a refetch.
+                            if let Some(resolver) = &inner.resolver {
+                                resolver.touch(&resolved.config.issuer);
+                            }
                             &*resolved
                         }
                         None => {

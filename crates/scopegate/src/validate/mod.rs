@@ -21,9 +21,10 @@ use crate::clock::{Clock, unix_seconds};
 use crate::config::{AuthConfig, ConfigError};
 use crate::error::AuthError;
 use crate::jwks::{JwksError, JwksSource, JwksStats, KeySource, RefreshReason, VerificationKey};
-use crate::resolver::{Registry, ResolverStats};
+use crate::resolver::ResolverStats;
 use crate::telemetry;
 use crate::verify_pool::VerifyPool;
+use resolved::Registry;
 
 mod builder;
 mod cache;
@@ -31,6 +32,7 @@ mod claims_check;
 mod jose;
 mod keys;
 mod rejection;
+mod resolved;
 
 pub use builder::ValidatorBuilder;
 pub use cache::CacheConfig;

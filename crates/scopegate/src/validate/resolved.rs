@@ -1,15 +1,15 @@
-//! The live issuers resolved at run time: a bounded LRU set, the issuers whose first fetch failed
+//! The live issuers resolved at run time (see [`resolver`](crate::resolver)): a bounded LRU set, the issuers whose first fetch failed
 //! (negative cache), and the rate at which new ones may be created.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use super::{IssuerResolver, IssuerTrust, Policy, ResolverStats, Tenant};
+use super::IssuerState;
 use crate::clock::{Clock, unix_millis};
 use crate::error::AuthError;
 use crate::jwks::{JwksStats, RefreshReason};
-use crate::validate::IssuerState;
+use crate::resolver::{IssuerResolver, IssuerTrust, Policy, ResolverStats, Tenant};
 
 type Cache<V> = moka::sync::Cache<Arc<str>, V, foldhash::fast::RandomState>;
 
@@ -95,14 +95,13 @@ impl Registry {
                 });
             }
         }
-        let tenant = Tenant {
-            issuer: Arc::from(iss),
-            id: Arc::from(id),
-        };
+        let tenant = Tenant::new(iss, &id);
         // One creation per issuer at a time; concurrent first tokens share it.
         let state = self
             .live
-            .try_get_with(Arc::clone(&tenant.issuer), || self.create(&tenant, now))
+            .try_get_with(Arc::clone(tenant.issuer_arc()), || {
+                self.create(&tenant, now)
+            })
             .map_err(|error| (*error).clone())?;
         if state.keys.has_keys() {
             return Ok(state);
@@ -115,9 +114,9 @@ impl Registry {
         }
         self.live.invalidate(iss);
         let until = unix_millis(self.clock.now() + self.failed_ttl);
-        self.failed.insert(Arc::clone(&tenant.issuer), until);
+        self.failed.insert(Arc::clone(tenant.issuer_arc()), until);
         self.counters.failed.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(target: "scopegate::resolver", issuer = %tenant.issuer,
+        tracing::debug!(target: "scopegate::resolver", issuer = tenant.issuer(),
             "first fetch of a resolved issuer failed; refused without fetching for the TTL");
         Err(AuthError::KeysUnavailable {
             retry_after: self.failed_ttl,
@@ -129,7 +128,7 @@ impl Registry {
     fn create(&self, tenant: &Tenant, now: SystemTime) -> Result<Arc<IssuerState>, AuthError> {
         let refused = |why: &dyn std::fmt::Display| {
             self.counters.untrusted.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(target: "scopegate::resolver", issuer = %tenant.issuer, %why,
+            tracing::debug!(target: "scopegate::resolver", issuer = tenant.issuer(), %why,
                 "the tenant policy refused an issuer");
             AuthError::WrongIssuer
         };
@@ -137,7 +136,7 @@ impl Registry {
         if config.issuer() != tenant.issuer() {
             // A policy that handed out another issuer's config would let that issuer's keys
             // verify tokens naming this one.
-            tracing::warn!(target: "scopegate::resolver", issuer = %tenant.issuer,
+            tracing::warn!(target: "scopegate::resolver", issuer = tenant.issuer(),
                 configured = config.issuer(), "the tenant policy returned a config for another issuer");
             return Err(AuthError::WrongIssuer);
         }
@@ -153,6 +152,11 @@ impl Registry {
         let state = IssuerState::new(config, &self.clock).map_err(|error| refused(&error))?;
         self.counters.created.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(state))
+    }
+
+    /// Marks the live issuer `iss` as just used (least-recently-used order).
+    pub(crate) fn touch(&self, iss: &str) {
+        let _ = self.live.get(iss);
     }
 
     /// Fetch counters of the live issuer `iss`.

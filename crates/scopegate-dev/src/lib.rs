@@ -15,6 +15,9 @@
 //! EdDSA on request), carrying `iss`, `aud` (the resource), `sub` and `client_id` (the app id),
 //! `scope`, `iat`, `exp` and `jti`.
 //!
+//! Several issuers can share one port, each under its own path, as the tenants of a multi-tenant
+//! issuer do ([`DevIssuerBuilder::start_tenants`]).
+//!
 //! Tests can also [`mint`](DevIssuer::mint) any token (broken ones included),
 //! [`rotate_key`](DevIssuer::rotate_key), count requests, and make the JWKS endpoint fail.
 //!

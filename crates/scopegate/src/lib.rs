@@ -50,6 +50,9 @@
 //!   axum extractors;
 //! * [`error`]: every refusal, as an RFC 6750 response.
 //!
+//! Issuers need not all be known at start: a [`resolver`] chooses them at run time by a trust
+//! rule over `iss` (one Logto tenant per customer), with per-tenant policy and bounded cost.
+//!
 //! Beside the requests: [`readiness`] says whether every issuer's keys are usable (a `/ready`
 //! probe), and [`Validator::warm_up_for`] waits a bounded time for them at start.
 //!

@@ -1,20 +1,5 @@
 //! [`IssuerPattern`]: an issuer URL with one `{tenant}` placeholder, matched against `iss` byte
 //! for byte, the placeholder standing for a restricted tenant id.
-//!
-//! Why a crafted `iss` cannot name another host or path through a pattern:
-//!
-//! * The pattern must be a URL in canonical form (as the WHATWG URL parser writes it back):
-//!   lowercase scheme and host, no default port, no `.`/`..` segments, no userinfo, query or
-//!   fragment. `iss` is then compared to it byte for byte, so `HTTPS://`, `:443`, `/oidc/` or
-//!   `/./oidc` are simply other strings.
-//! * The tenant id is 1 to 63 of `a-z`, `0-9` and `-`, neither first nor last a `-`. That leaves
-//!   out every character that changes what a URL means: `.` (another domain, or a `..` segment),
-//!   `/`, `\`, `:` (a port), `@` (userinfo), `%` (percent-encoding), `?`, `#`, uppercase letters
-//!   (another spelling of the same host, hence another issuer string), and everything non-ASCII.
-//! * The placeholder fills a whole component: the first label of a host that keeps at least two
-//!   fixed labels after it (`{tenant}.logto.app`, never `{tenant}logto.app`, which an attacker
-//!   could register as `evillogto.app`, nor `acme.{tenant}`, a top-level domain), or a whole path
-//!   segment (`/t/{tenant}/oidc`). Never the scheme, port, userinfo, query or fragment.
 
 use std::fmt;
 
@@ -50,8 +35,22 @@ pub enum PatternError {
 }
 
 /// An issuer URL with one `{tenant}` placeholder, such as `https://{tenant}.logto.app/oidc`:
-/// `iss` matches if it is the pattern with the placeholder replaced by a valid tenant id (see
-/// the [module docs](self) for the rules and why they are safe).
+/// `iss` matches if it is the pattern with the placeholder replaced by a valid tenant id.
+///
+/// Why a crafted `iss` cannot name another host or path through a pattern:
+///
+/// * The pattern must be a URL in canonical form (as the WHATWG URL parser writes it back):
+///   lowercase scheme and host, no default port, no `.`/`..` segments, no userinfo, query or
+///   fragment. `iss` is then compared to it byte for byte, so `HTTPS://`, `:443`, `/oidc/` or
+///   `/./oidc` are simply other strings.
+/// * The tenant id is 1 to 63 of `a-z`, `0-9` and `-`, neither first nor last a `-`. That leaves
+///   out every character that changes what a URL means: `.` (another domain, or a `..` segment),
+///   `/`, `\`, `:` (a port), `@` (userinfo), `%` (percent-encoding), `?`, `#`, uppercase letters
+///   (another spelling of the same host, hence another issuer string), and everything non-ASCII.
+/// * The placeholder fills a whole component: the first label of a host that keeps at least two
+///   fixed labels after it (`{tenant}.logto.app`, never `{tenant}logto.app`, which an attacker
+///   could register as `evillogto.app`, nor `acme.{tenant}`, a top-level domain), or a whole path
+///   segment (`/t/{tenant}/oidc`). Never the scheme, port, userinfo, query or fragment.
 ///
 /// ```
 /// use scopegate::resolver::IssuerPattern;

@@ -24,7 +24,7 @@ use crate::jwks::{JwksError, JwksSource, JwksStats, KeySource, RefreshReason, Ve
 use crate::resolver::ResolverStats;
 use crate::telemetry;
 use crate::verify_pool::VerifyPool;
-use resolved::Registry;
+use resolved::{ChosenIssuer, Registry};
 
 mod builder;
 mod cache;
@@ -90,33 +90,6 @@ pub(crate) struct IssuerState {
     pub(crate) config: AuthConfig,
     pub(crate) keys: KeySource,
     secret: Option<Arc<VerificationKey>>,
-}
-
-/// The issuer a token names: one of the configured, or one resolved at run time.
-enum ChosenIssuer<'v> {
-    Configured(usize, &'v IssuerState),
-    Resolved(Arc<IssuerState>),
-}
-
-impl std::ops::Deref for ChosenIssuer<'_> {
-    type Target = IssuerState;
-
-    fn deref(&self) -> &IssuerState {
-        match self {
-            ChosenIssuer::Configured(_, issuer) => issuer,
-            ChosenIssuer::Resolved(issuer) => issuer,
-        }
-    }
-}
-
-impl ChosenIssuer<'_> {
-    /// The index of a configured issuer; resolved issuers have none (the cache holds them).
-    fn index(&self) -> usize {
-        match self {
-            ChosenIssuer::Configured(index, _) => *index,
-            ChosenIssuer::Resolved(_) => usize::MAX,
-        }
-    }
 }
 
 impl IssuerState {

@@ -1,5 +1,6 @@
 //! The live issuers resolved at run time (see [`resolver`](crate::resolver)): a bounded LRU set, the issuers whose first fetch failed
-//! (negative cache), and the rate at which new ones may be created.
+//! (negative cache), the rate at which new ones may be created; and [`ChosenIssuer`], the issuer
+//! a token names, as the request path holds it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -175,6 +176,33 @@ impl Registry {
             known_failed: c.known_failed.load(Ordering::Relaxed),
             untrusted: c.untrusted.load(Ordering::Relaxed),
             evicted: c.evicted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The issuer a token names: one of the configured, or one resolved at run time.
+pub(super) enum ChosenIssuer<'v> {
+    Configured(usize, &'v IssuerState),
+    Resolved(Arc<IssuerState>),
+}
+
+impl std::ops::Deref for ChosenIssuer<'_> {
+    type Target = IssuerState;
+
+    fn deref(&self) -> &IssuerState {
+        match self {
+            ChosenIssuer::Configured(_, issuer) => issuer,
+            ChosenIssuer::Resolved(issuer) => issuer,
+        }
+    }
+}
+
+impl ChosenIssuer<'_> {
+    /// The index of a configured issuer; resolved issuers have none (the cache holds them).
+    pub(super) fn index(&self) -> usize {
+        match self {
+            ChosenIssuer::Configured(index, _) => *index,
+            ChosenIssuer::Resolved(_) => usize::MAX,
         }
     }
 }

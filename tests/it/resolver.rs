@@ -8,9 +8,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use scopegate::extract::Auth;
-use scopegate::resolver::{IssuerPattern, IssuerResolver, Tenant};
+use scopegate::resolver::{IssuerPattern, IssuerResolver, IssuerTrust, Tenant};
 use scopegate::{AuthConfig, BearerAuthLayer, TestClock, Validator};
-use scopegate_dev::DevIssuer;
+use scopegate_dev::{DevIssuer, JwksFault};
 use scopegate_tests::{Reply, client, send, serve};
 use serde_json::{Value, json};
 
@@ -330,6 +330,61 @@ async fn a_policy_that_answers_for_another_issuer_is_refused() {
     );
     let as_globex = forged(&tenants[0], tenants[1].issuer(), &audience("acme"));
     let reply = call(&client, &url, &as_globex).await;
+    assert_eq!((reply.status, reply.error()), (401, Some("invalid_token")));
+    assert_eq!(fetches(&tenants), vec![(1, 1), (0, 0)]);
+}
+
+#[tokio::test]
+async fn a_tenant_down_at_first_sight_is_refused_without_fetches_until_its_ttl() {
+    let (tenants, pattern) = tenants(&["acme"]).await;
+    let clock = TestClock::at_system_time();
+    let validator = Validator::builder()
+        .resolver(resolver(pattern).failed_issuer_ttl(Duration::from_secs(60)))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let url = served(validator).await;
+    let client = client();
+    let token = token_of(&tenants[0], "acme");
+
+    tenants[0].set_jwks_fault(Some(JwksFault::Status(500)));
+    for _ in 0..10 {
+        let reply = call(&client, &url, &token).await;
+        assert_eq!(reply.status, 503);
+        assert!(reply.retry_after.is_some());
+    }
+    // One creation, one failed fetch; the nine tokens after it cost nothing.
+    assert_eq!(fetches(&tenants), vec![(1, 1)]);
+
+    tenants[0].set_jwks_fault(None);
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(call(&client, &url, &token).await.status, 503);
+    assert_eq!(fetches(&tenants), vec![(1, 1)]);
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(call(&client, &url, &token).await.status, 200);
+    assert_eq!(fetches(&tenants), vec![(2, 2)]);
+}
+
+#[tokio::test]
+async fn an_allow_list_trusts_only_what_it_lists() {
+    let (tenants, _) = tenants(&["acme", "globex"]).await;
+    let acme = tenants[0].issuer().to_owned();
+    let trust = IssuerTrust::allow_list(move |iss: &str| (iss == acme).then(|| "acme".to_owned()));
+    let validator = Validator::builder()
+        .resolver(IssuerResolver::new(trust, |tenant: &Tenant| {
+            AuthConfig::builder(tenant.issuer(), audience(tenant.id())).build()
+        }))
+        .build()
+        .unwrap();
+    let url = served(validator).await;
+    let client = client();
+    assert_eq!(
+        call(&client, &url, &token_of(&tenants[0], "acme"))
+            .await
+            .status,
+        200
+    );
+    let reply = call(&client, &url, &token_of(&tenants[1], "globex")).await;
     assert_eq!((reply.status, reply.error()), (401, Some("invalid_token")));
     assert_eq!(fetches(&tenants), vec![(1, 1), (0, 0)]);
 }

@@ -101,6 +101,7 @@ impl AuthConfig {
             http_client: None,
             jwks_policy: JwksPolicy::default(),
             allow_insecure_http: false,
+            normalize_uri_audiences: false,
         }
     }
 
@@ -153,6 +154,7 @@ pub struct AuthConfigBuilder {
     http_client: Option<reqwest::Client>,
     jwks_policy: JwksPolicy,
     allow_insecure_http: bool,
+    normalize_uri_audiences: bool,
 }
 
 impl AuthConfigBuilder {
@@ -166,6 +168,24 @@ impl AuthConfigBuilder {
     /// Accepts the `aud` values of one more [`AudienceMatcher`]: a prefix family or a function.
     pub fn audience_matcher(mut self, matcher: AudienceMatcher) -> Self {
         self.audiences.push(matcher);
+        self
+    }
+
+    /// Compares every exact audience of this config (the builder's own included) with `aud`
+    /// after RFC 3986 normalization instead of byte for byte: see [`AudienceMatcher::uri`].
+    /// Each must then be an absolute URI. Exact comparison stays the default.
+    ///
+    /// ```
+    /// use scopegate::AuthConfig;
+    ///
+    /// let config = AuthConfig::builder("https://id.example.com/", "https://mcp.example.com")
+    ///     .normalize_uri_audiences()
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(config.accepts_audience("HTTPS://MCP.example.com:443/"));
+    /// ```
+    pub fn normalize_uri_audiences(mut self) -> Self {
+        self.normalize_uri_audiences = true;
         self
     }
 
@@ -244,12 +264,26 @@ impl AuthConfigBuilder {
     }
 
     /// Checks the settings and builds the config.
-    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+    pub fn build(mut self) -> Result<AuthConfig, ConfigError> {
+        if self.normalize_uri_audiences {
+            for matcher in &mut self.audiences {
+                if let AudienceMatcher::Exact(value) = matcher {
+                    *matcher = AudienceMatcher::uri(std::mem::take(value));
+                }
+            }
+        }
         if self.issuer.is_empty() {
             return Err(ConfigError::EmptyIssuer);
         }
         if self.audiences.is_empty() || self.audiences.iter().any(AudienceMatcher::is_empty) {
             return Err(ConfigError::NoAudience);
+        }
+        if let Some(AudienceMatcher::Uri(uri)) = self
+            .audiences
+            .iter()
+            .find(|m| matches!(m, AudienceMatcher::Uri(uri) if uri.normalized().is_none()))
+        {
+            return Err(ConfigError::AudienceNotAUri(uri.configured().to_owned()));
         }
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge);

@@ -12,19 +12,17 @@
 //!
 //! Descriptions are fixed, short texts: they never echo any part of the token.
 
-use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{Response, StatusCode};
-use http_body_util::Full;
+use http::StatusCode;
 
 mod problem;
 mod reason;
+mod responder;
 pub use problem::{RequestProblem, TokenProblem};
 pub use reason::Reason;
+pub use responder::{BodyRenderer, ErrorResponder};
 
 /// Why a request was not authorized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,143 +208,6 @@ impl AuthError {
 /// makes one (the type is private), so a handler's own 403 is never counted as a refusal.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Refusal(pub(crate) Reason);
-
-/// Renders the body of a refusal; the status and headers stay scopegate's.
-///
-/// Returns the `Content-Type` and the body bytes.
-pub type BodyRenderer = Arc<dyn Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync>;
-
-/// Turns an [`AuthError`] into a response: the status, `WWW-Authenticate` (with the configured
-/// realm), `Retry-After` for 503, and a JSON body `{"error", "error_description"}` unless a
-/// [`BodyRenderer`] is set.
-#[derive(Clone)]
-pub struct ErrorResponder {
-    realm: Option<Arc<str>>,
-    renderer: Option<BodyRenderer>,
-}
-
-impl fmt::Debug for ErrorResponder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ErrorResponder")
-            .field("realm", &self.realm)
-            .field("renderer", &self.renderer.as_ref().map(|_| "custom"))
-            .finish()
-    }
-}
-
-impl Default for ErrorResponder {
-    fn default() -> Self {
-        ErrorResponder::new()
-    }
-}
-
-impl ErrorResponder {
-    /// Responses with no realm attribute and JSON bodies.
-    pub fn new() -> Self {
-        ErrorResponder {
-            realm: None,
-            renderer: None,
-        }
-    }
-
-    /// Sets the `realm` attribute of every challenge.
-    pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(Arc::from(realm.into()));
-        self
-    }
-
-    /// Renders bodies with `renderer` instead of the default JSON.
-    pub fn with_body_renderer(
-        mut self,
-        renderer: impl Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync + 'static,
-    ) -> Self {
-        self.renderer = Some(Arc::new(renderer));
-        self
-    }
-
-    /// The realm, if one is set.
-    pub fn realm(&self) -> Option<&str> {
-        self.realm.as_deref()
-    }
-
-    /// The `WWW-Authenticate` value for `error`, or `None` for a 503.
-    pub fn challenge(&self, error: &AuthError) -> Option<HeaderValue> {
-        if error.retry_after().is_some() {
-            return None;
-        }
-        let mut value = String::from("Bearer");
-        let mut sep = " ";
-        if let Some(realm) = &self.realm {
-            push_param(&mut value, sep, "realm", realm);
-            sep = ", ";
-        }
-        if let Some(code) = error.code() {
-            push_param(&mut value, sep, "error", code.as_str());
-            push_param(&mut value, ", ", "error_description", &error.to_string());
-            if let AuthError::InsufficientScope { required } = error {
-                push_param(&mut value, ", ", "scope", required);
-            }
-        }
-        // Every piece is quoted and stripped of control characters, so this cannot fail; the
-        // fallback keeps a valid challenge if it ever did.
-        Some(HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer")))
-    }
-
-    /// The full response for `error`.
-    pub fn respond(&self, error: &AuthError) -> Response<Full<Bytes>> {
-        let (content_type, body) = match &self.renderer {
-            Some(render) => render(error),
-            None => (
-                HeaderValue::from_static("application/json"),
-                json_body(error),
-            ),
-        };
-        let mut response = Response::new(Full::new(body));
-        *response.status_mut() = error.status();
-        // The layer reads this on the way out to count a guard's or extractor's refusal as the
-        // request's verdict (scopegate_validations_total) instead of "accepted".
-        response.extensions_mut().insert(Refusal(error.reason()));
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, content_type);
-        if let Some(challenge) = self.challenge(error) {
-            headers.insert(WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(retry_after) = error.retry_after() {
-            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-/// `{"error": code, "error_description": text}`; a 503 says `temporarily_unavailable`
-/// (RFC 6749 §4.1.2.1's code for the same situation).
-fn json_body(error: &AuthError) -> Bytes {
-    let code = match error.code() {
-        Some(code) => code.as_str(),
-        None if error.retry_after().is_some() => "temporarily_unavailable",
-        None => "unauthorized",
-    };
-    let body = serde_json::json!({ "error": code, "error_description": error.to_string() });
-    Bytes::from(body.to_string())
-}
-
-/// Appends `name="value"` as an RFC 9110 quoted-string; characters a header may not carry are
-/// dropped rather than failing the response.
-fn push_param(out: &mut String, sep: &str, name: &str, value: &str) {
-    let _ = write!(out, "{sep}{name}=\"");
-    for c in value.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' ' | '!'..='~' => out.push(c),
-            _ => {}
-        }
-    }
-    out.push('"');
-}
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

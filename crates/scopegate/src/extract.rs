@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
+use http::Extensions;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -16,7 +17,7 @@ use crate::claims::{AuthContext, Scopes};
 use crate::error::{AuthError, ErrorResponder};
 use crate::layer::{Covered, not_configured};
 
-/// The verified token of the request.
+/// The verified token of the request, with the challenge of the layer that verified it.
 ///
 /// ```
 /// use scopegate::extract::Auth;
@@ -28,14 +29,112 @@ use crate::layer::{Covered, not_configured};
 ///
 /// `Option<Auth>` is `None` for anonymous requests let through by
 /// [`allow_anonymous`](crate::BearerAuthLayer::allow_anonymous).
+///
+/// # Per-operation checks
+/// Where one route serves several operations (a JSON-RPC endpoint, MCP tools, GraphQL fields),
+/// the handler requires each operation's scopes itself. The refusal renders exactly like a
+/// route guard's 403: the layer's realm, `resource_metadata`, body renderer, and
+/// `scope="…"` naming what the operation needs; the layer counts it as the request's verdict.
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use scopegate::extract::Auth;
+///
+/// async fn rpc(auth: Auth, method: String) -> Response {
+///     let scopes: &[&str] = match method.as_str() {
+///         "add_product" => &["write:products"],
+///         _ => &["read:products"],
+///     };
+///     if let Err(refusal) = auth.require_scopes(scopes) {
+///         return refusal.into_response(); // 403 insufficient_scope, scope="write:products"
+///     }
+///     format!("{method} done").into_response()
+/// }
+/// ```
 #[derive(Debug, Clone)]
-pub struct Auth(pub Arc<AuthContext>);
+pub struct Auth {
+    context: Arc<AuthContext>,
+    responder: Arc<ErrorResponder>,
+}
 
 impl Deref for Auth {
     type Target = AuthContext;
 
     fn deref(&self) -> &AuthContext {
-        &self.0
+        &self.context
+    }
+}
+
+impl Auth {
+    /// The verified token of a request behind a [`BearerAuthLayer`](crate::BearerAuthLayer),
+    /// read from its extensions: for code that holds the request itself (a handler that reads
+    /// the body before dispatching it), where an extractor cannot run.
+    pub fn from_extensions(extensions: &Extensions) -> Result<Auth, AuthRejection> {
+        required(extensions)
+    }
+
+    /// The verified token's context.
+    pub fn context(&self) -> &Arc<AuthContext> {
+        &self.context
+    }
+
+    /// The context, unwrapped.
+    pub fn into_context(self) -> Arc<AuthContext> {
+        self.context
+    }
+
+    /// The responder of the layer that verified the token: realm, `resource_metadata`, renderer.
+    pub fn responder(&self) -> &ErrorResponder {
+        &self.responder
+    }
+
+    /// `Ok` if the token holds every one of `scopes`; otherwise the 403 `insufficient_scope`
+    /// refusal naming them, as the layer renders it.
+    pub fn require_scopes<I, S>(&self, scopes: I) -> Result<(), AuthRejection>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.check(scopes, true)
+    }
+
+    /// `Ok` if the token holds at least one of `scopes`; otherwise the 403 refusal naming them.
+    pub fn require_any_scope<I, S>(&self, scopes: I) -> Result<(), AuthRejection>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.check(scopes, false)
+    }
+
+    fn check<I, S>(&self, scopes: I, all: bool) -> Result<(), AuthRejection>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let scopes: Vec<S> = scopes.into_iter().collect();
+        let held = self.context.scopes();
+        let met = if all {
+            held.contains_all(&scopes)
+        } else {
+            held.contains_any(&scopes)
+        };
+        if met {
+            return Ok(());
+        }
+        let required: Vec<&str> = scopes.iter().map(AsRef::as_ref).collect();
+        Err(self.refuse(AuthError::InsufficientScope {
+            required: Arc::from(required.join(" ")),
+        }))
+    }
+
+    /// Any refusal of this request, answered by the layer's responder (and counted by the
+    /// layer as the request's verdict).
+    pub fn refuse(&self, error: AuthError) -> AuthRejection {
+        AuthRejection {
+            error,
+            responder: Some(Arc::clone(&self.responder)),
+        }
     }
 }
 
@@ -51,8 +150,15 @@ impl AuthRejection {
     pub(crate) fn new(error: AuthError, parts: &Parts) -> AuthRejection {
         AuthRejection {
             error,
-            responder: responder(parts),
+            responder: responder(&parts.extensions),
         }
+    }
+
+    /// The response, with the layer's status, challenge and body, as an `http` response (what
+    /// [`IntoResponse`] gives, before axum's body type).
+    pub fn to_http_response(&self) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+        let responder = self.responder.clone().unwrap_or_default();
+        responder.respond(&self.error)
     }
 
     /// Why the request was refused.
@@ -68,29 +174,31 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// The request's context: `Ok(None)` for an anonymous request the layer let through, an error
-/// where no layer ran.
-fn lookup(parts: &Parts) -> Result<Option<Arc<AuthContext>>, AuthRejection> {
-    if parts.extensions.get::<Covered>().is_none() {
+/// The request's verified token: `Ok(None)` for an anonymous request the layer let through, an
+/// error where no layer ran.
+fn lookup(extensions: &Extensions) -> Result<Option<Auth>, AuthRejection> {
+    let Some(Covered(responder)) = extensions.get::<Covered>() else {
         return Err(AuthRejection {
             error: not_configured(),
             responder: None,
         });
-    }
-    Ok(parts.extensions.get::<Arc<AuthContext>>().cloned())
+    };
+    Ok(extensions.get::<Arc<AuthContext>>().map(|context| Auth {
+        context: Arc::clone(context),
+        responder: Arc::clone(responder),
+    }))
 }
 
-fn responder(parts: &Parts) -> Option<Arc<ErrorResponder>> {
-    parts
-        .extensions
+fn responder(extensions: &Extensions) -> Option<Arc<ErrorResponder>> {
+    extensions
         .get::<Covered>()
         .map(|Covered(responder)| Arc::clone(responder))
 }
 
-pub(crate) fn required(parts: &Parts) -> Result<Arc<AuthContext>, AuthRejection> {
-    lookup(parts)?.ok_or_else(|| AuthRejection {
+pub(crate) fn required(extensions: &Extensions) -> Result<Auth, AuthRejection> {
+    lookup(extensions)?.ok_or_else(|| AuthRejection {
         error: AuthError::MissingToken,
-        responder: responder(parts),
+        responder: responder(extensions),
     })
 }
 
@@ -98,7 +206,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        required(parts).map(Auth)
+        required(&parts.extensions)
     }
 }
 
@@ -109,7 +217,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Auth {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(lookup(parts)?.map(Auth))
+        lookup(&parts.extensions)
     }
 }
 
@@ -117,7 +225,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Scopes {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        required(parts).map(|context| context.scopes().clone())
+        required(&parts.extensions).map(|auth| auth.scopes().clone())
     }
 }
 
@@ -142,14 +250,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for TokenClaims<T>
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let context = required(parts)?;
-        context
-            .claims()
+        let auth = required(&parts.extensions)?;
+        auth.claims()
             .deserialize()
             .map(TokenClaims)
-            .map_err(|_| AuthRejection {
-                error: AuthError::InvalidClaim("custom"),
-                responder: responder(parts),
-            })
+            .map_err(|_| auth.refuse(AuthError::InvalidClaim("custom")))
     }
 }

@@ -32,10 +32,12 @@ use crate::error::AuthError;
 use crate::layer::{Covered, not_configured};
 
 mod organization;
+mod scoped;
 pub use organization::{OrganizationFrom, OrganizationRequirement};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use organization::{OrganizationLayer, OrganizationMatches, require_organization};
+pub use scoped::ScopedAuthLayer;
 
 /// What a guard requires of a request that carries a verified token.
 ///

@@ -17,6 +17,7 @@ use crate::body::AuthBody;
 use crate::claims::AuthContext;
 use crate::cross_site::CrossSitePolicy;
 use crate::error::{AuthError, ErrorResponder};
+use crate::metadata::{RequiredScopes, ResourceMetadata};
 use crate::token::{TokenLocation, locate_token};
 use crate::validate::Validator;
 use crate::verify_pool::peer_address;
@@ -68,6 +69,8 @@ struct Settings {
     allow_anonymous: bool,
     locations: Vec<TokenLocation>,
     cross_site: CrossSitePolicy,
+    /// Shared by every clone and every per-route layer made from this one.
+    scopes: RequiredScopes,
 }
 
 impl fmt::Debug for BearerAuthLayer {
@@ -78,6 +81,7 @@ impl fmt::Debug for BearerAuthLayer {
             .field("allow_anonymous", &self.settings.allow_anonymous)
             .field("locations", &self.settings.locations)
             .field("cross_site", &self.settings.cross_site)
+            .field("required_scopes", &self.settings.scopes)
             .finish()
     }
 }
@@ -92,6 +96,7 @@ impl BearerAuthLayer {
                 allow_anonymous: false,
                 locations: Vec::new(),
                 cross_site: CrossSitePolicy::default(),
+                scopes: RequiredScopes::new(),
             }),
         }
     }
@@ -106,6 +111,54 @@ impl BearerAuthLayer {
         let responder = (*self.settings().responder).clone().with_realm(realm);
         self.settings().responder = Arc::new(responder);
         self
+    }
+
+    /// Points every challenge of this layer, and of the guards, extractors and per-operation
+    /// checks behind it, to `metadata` (`resource_metadata="…"`, RFC 9728 §5.1), and records
+    /// the scopes of routes made with [`require_scopes`](Self::require_scopes) in its
+    /// `scopes_supported` (those recorded before are carried over).
+    #[must_use]
+    pub fn resource_metadata(mut self, metadata: &ResourceMetadata) -> Self {
+        let shared = metadata.required_scopes();
+        if !self.settings.scopes.same_as(shared) {
+            shared.record(self.settings.scopes.to_vec());
+            self.settings().scopes = shared.clone();
+        }
+        self.resource_metadata_url(metadata.url())
+    }
+
+    /// Sets the `resource_metadata` URL of every challenge directly, for a document published
+    /// elsewhere (another service, a static file).
+    #[must_use]
+    pub fn resource_metadata_url(mut self, url: impl Into<String>) -> Self {
+        let responder = (*self.settings().responder)
+            .clone()
+            .with_resource_metadata(url);
+        self.settings().responder = Arc::new(responder);
+        self
+    }
+
+    /// Names `scopes` in the `scope` attribute of this layer's 401 challenges: what a client
+    /// should request (RFC 6750 §3). Per route, prefer [`require_scopes`](Self::require_scopes),
+    /// which sets it from the route's requirement.
+    #[must_use]
+    pub fn challenge_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        let responder = (*self.settings().responder)
+            .clone()
+            .with_challenge_scope(scopes.join(" "));
+        self.settings().responder = Arc::new(responder);
+        self
+    }
+
+    /// The scopes recorded by the per-route layers made from this one (and by your own
+    /// [`RequiredScopes::record`] calls): the `scopes_supported` of the metadata.
+    pub fn required_scopes(&self) -> &RequiredScopes {
+        &self.settings.scopes
     }
 
     /// Renders refusal bodies your way; status, `WWW-Authenticate` and `Retry-After` stay as
@@ -240,6 +293,15 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let settings = &self.settings;
+        // An outer scopegate layer already verified this request's token (a router-wide layer
+        // and a route's own): answer with this layer's challenge, but do not validate or count
+        // the request twice.
+        if request.extensions().get::<Arc<AuthContext>>().is_some() {
+            request
+                .extensions_mut()
+                .insert(Covered(Arc::clone(&settings.responder)));
+            return ResponseFuture::passing(self.inner.call(request));
+        }
         let token = match locate_token(request.headers(), &settings.locations) {
             Ok((token, Some(TokenLocation::Cookie(_)))) => {
                 let checked =

@@ -109,6 +109,7 @@ mod json;
 pub mod jwks;
 mod layer;
 pub mod logto;
+pub mod metadata;
 pub mod organization;
 pub mod readiness;
 pub mod resolver;
@@ -118,7 +119,7 @@ pub mod validate;
 pub mod verify_pool;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
-pub use audience::AudienceMatcher;
+pub use audience::{AudienceMatcher, UriAudience};
 pub use body::AuthBody;
 pub use claims::{AuthContext, Claims, Scope, ScopeSource, Scopes};
 pub use clock::{Clock, SystemClock, TestClock};
@@ -127,9 +128,12 @@ pub use error::{AuthError, ErrorCode, ErrorResponder, Reason};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use guard::require_organization;
-pub use guard::{GuardLayer, OrganizationFrom, Requirement, require_any_scope, require_scopes};
+pub use guard::{
+    GuardLayer, OrganizationFrom, Requirement, ScopedAuthLayer, require_any_scope, require_scopes,
+};
 pub use jwks::{IssuerReadiness, JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
 pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};
+pub use metadata::{RequiredScopes, ResourceMetadata, ResourceMetadataBuilder};
 pub use organization::OrganizationSource;
 pub use readiness::{Readiness, ReadyService};
 pub use validate::{CacheConfig, Validator, ValidatorBuilder};

@@ -61,6 +61,27 @@ pub enum ConfigError {
     /// [`http_client`](crate::AuthConfigBuilder::http_client) instead. The URL is not repeated here.
     #[error("the {0} must not carry a username or password")]
     CredentialsInUrl(&'static str),
+    /// An audience to be compared as a URI ([`AudienceMatcher::uri`](crate::AudienceMatcher::uri),
+    /// [`normalize_uri_audiences`](crate::AuthConfigBuilder::normalize_uri_audiences)) is not an
+    /// absolute URI.
+    #[error("audience {0:?} is not an absolute URI, so it cannot be compared as one")]
+    AudienceNotAUri(String),
+    /// The `resource` of a protected-resource document is not an audience the validator accepts
+    /// byte for byte (RFC 9728 §2: it is the identifier tokens are issued for).
+    #[error(
+        "resource {0:?} is not an audience of any configured issuer, byte for byte: \
+         the metadata must name the audience the tokens are checked for"
+    )]
+    ResourceNotAnAudience(String),
+    /// The `resource` of a protected-resource document is not an https URL without a fragment
+    /// (RFC 9728 §2; plain http only for a loopback host).
+    #[error(
+        "resource {0:?} must be an https URL without a fragment (http only on a loopback host)"
+    )]
+    InvalidResource(String),
+    /// The metadata URL is not an absolute http(s) URL.
+    #[error("metadata URL {0:?} is not an absolute http(s) URL")]
+    InvalidMetadataUrl(String),
     /// A limit of zero or an inverted range in the JWKS policy.
     #[error("invalid JWKS policy: {0}")]
     InvalidPolicy(&'static str),

@@ -71,6 +71,7 @@ impl fmt::Debug for AuthConfigBuilder {
             .field("http_client", &ClientKind(&self.http_client))
             .field("jwks_policy", &self.jwks_policy)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("normalize_uri_audiences", &self.normalize_uri_audiences)
             .finish()
     }
 }

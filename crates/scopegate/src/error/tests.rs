@@ -1,4 +1,5 @@
 use super::*;
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 
 #[test]
 fn challenge_attributes() {

@@ -114,7 +114,7 @@ mod axum_guard {
             parts: &mut Parts,
             from: &Arc<OrganizationFrom>,
         ) -> Result<Self, AuthRejection> {
-            let context = required(parts)?;
+            let context = required(&parts.extensions)?.into_context();
             let verdict = match &**from {
                 OrganizationFrom::Header(name) => {
                     same_organization(&context, single_header(parts, name))

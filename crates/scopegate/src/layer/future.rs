@@ -86,6 +86,16 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
         }
     }
 
+    /// Calls through with no verdict to settle: an outer layer counts this request.
+    pub(super) fn passing(future: S::Future) -> Self {
+        ResponseFuture {
+            state: State::Calling {
+                future,
+                verdict: None,
+            },
+        }
+    }
+
     pub(super) fn refused(responder: &ErrorResponder, error: &AuthError) -> Self {
         ResponseFuture {
             state: State::Refused {

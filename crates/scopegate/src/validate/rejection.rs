@@ -54,6 +54,7 @@ impl Validator {
                 .iter()
                 .map(|matcher| match matcher {
                     AudienceMatcher::Exact(value) | AudienceMatcher::Prefix(value) => short(value),
+                    AudienceMatcher::Uri(uri) => short(uri.configured()),
                     AudienceMatcher::Function(_) => "<function>",
                 })
                 .collect(),

@@ -1,0 +1,209 @@
+//! [`ErrorResponder`]: the one place a refusal becomes a response, with the challenge every
+//! refusal path shares (realm, `resource_metadata`, the route's `scope`) and the body renderer.
+
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+use super::{AuthError, Refusal};
+
+/// Renders the body of a refusal; the status and headers stay scopegate's.
+///
+/// Returns the `Content-Type` and the body bytes.
+pub type BodyRenderer = Arc<dyn Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync>;
+
+/// Turns an [`AuthError`] into a response: the status, `WWW-Authenticate` (with the configured
+/// realm, `resource_metadata` and, on a 401, the scopes to ask for), `Retry-After` for 503, and
+/// a JSON body `{"error", "error_description"}` unless a [`BodyRenderer`] is set.
+///
+/// ```
+/// use scopegate::{AuthError, ErrorResponder};
+///
+/// let responder = ErrorResponder::new()
+///     .with_realm("shopping")
+///     .with_resource_metadata("https://api.example.com/.well-known/oauth-protected-resource")
+///     .with_challenge_scope("read:products");
+/// let challenge = responder.challenge(&AuthError::MissingToken).unwrap();
+/// assert_eq!(
+///     challenge,
+///     "Bearer realm=\"shopping\", resource_metadata=\"https://api.example.com/.well-known/\
+///      oauth-protected-resource\", scope=\"read:products\""
+/// );
+/// ```
+#[derive(Clone)]
+pub struct ErrorResponder {
+    realm: Option<Arc<str>>,
+    resource_metadata: Option<Arc<str>>,
+    challenge_scope: Option<Arc<str>>,
+    renderer: Option<BodyRenderer>,
+}
+
+impl fmt::Debug for ErrorResponder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorResponder")
+            .field("realm", &self.realm)
+            .field("resource_metadata", &self.resource_metadata)
+            .field("challenge_scope", &self.challenge_scope)
+            .field("renderer", &self.renderer.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl Default for ErrorResponder {
+    fn default() -> Self {
+        ErrorResponder::new()
+    }
+}
+
+impl ErrorResponder {
+    /// Responses with no realm attribute and JSON bodies.
+    pub fn new() -> Self {
+        ErrorResponder {
+            realm: None,
+            resource_metadata: None,
+            challenge_scope: None,
+            renderer: None,
+        }
+    }
+
+    /// Sets the `realm` attribute of every challenge.
+    pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(Arc::from(realm.into()));
+        self
+    }
+
+    /// Sets the `resource_metadata` attribute of every challenge (RFC 9728 §5.1): the absolute
+    /// URL of the protected resource's metadata document.
+    pub fn with_resource_metadata(mut self, url: impl Into<String>) -> Self {
+        self.resource_metadata = Some(Arc::from(url.into()));
+        self
+    }
+
+    /// Sets the `scope` attribute of 401 challenges: the scopes a client should request for
+    /// this route (RFC 6750 §3; the MCP authorization spec's scope selection reads it). A 403
+    /// `insufficient_scope` names the scopes of the refused check instead.
+    pub fn with_challenge_scope(mut self, scope: impl Into<String>) -> Self {
+        let scope = scope.into();
+        self.challenge_scope = (!scope.is_empty()).then(|| Arc::from(scope));
+        self
+    }
+
+    /// Renders bodies with `renderer` instead of the default JSON.
+    pub fn with_body_renderer(
+        mut self,
+        renderer: impl Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync + 'static,
+    ) -> Self {
+        self.renderer = Some(Arc::new(renderer));
+        self
+    }
+
+    /// The realm, if one is set.
+    pub fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// The metadata URL of the challenges, if one is set.
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.resource_metadata.as_deref()
+    }
+
+    /// The `scope` of 401 challenges, if one is set.
+    pub fn challenge_scope(&self) -> Option<&str> {
+        self.challenge_scope.as_deref()
+    }
+
+    /// The `WWW-Authenticate` value for `error`, or `None` for a 503.
+    pub fn challenge(&self, error: &AuthError) -> Option<HeaderValue> {
+        if error.retry_after().is_some() {
+            return None;
+        }
+        let mut value = String::from("Bearer");
+        let mut sep = " ";
+        let mut param = |name: &str, text: &str| {
+            push_param(&mut value, sep, name, text);
+            sep = ", ";
+        };
+        if let Some(realm) = &self.realm {
+            param("realm", realm);
+        }
+        // RFC 9728 §5.1: in every challenge, 401 and 403 alike.
+        if let Some(url) = &self.resource_metadata {
+            param("resource_metadata", url);
+        }
+        if let Some(code) = error.code() {
+            param("error", code.as_str());
+            param("error_description", &error.to_string());
+        }
+        match error {
+            AuthError::InsufficientScope { required } => param("scope", required),
+            _ if error.status() == StatusCode::UNAUTHORIZED => {
+                if let Some(scope) = &self.challenge_scope {
+                    param("scope", scope);
+                }
+            }
+            _ => {}
+        }
+        // Every piece is quoted and stripped of control characters, so this cannot fail; the
+        // fallback keeps a valid challenge if it ever did.
+        Some(HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer")))
+    }
+
+    /// The full response for `error`.
+    pub fn respond(&self, error: &AuthError) -> Response<Full<Bytes>> {
+        let (content_type, body) = match &self.renderer {
+            Some(render) => render(error),
+            None => (
+                HeaderValue::from_static("application/json"),
+                json_body(error),
+            ),
+        };
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = error.status();
+        // The layer reads this on the way out to count a guard's or extractor's refusal as the
+        // request's verdict (scopegate_validations_total) instead of "accepted".
+        response.extensions_mut().insert(Refusal(error.reason()));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, content_type);
+        if let Some(challenge) = self.challenge(error) {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(retry_after) = error.retry_after() {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// `{"error": code, "error_description": text}`; a 503 says `temporarily_unavailable`
+/// (RFC 6749 §4.1.2.1's code for the same situation).
+fn json_body(error: &AuthError) -> Bytes {
+    let code = match error.code() {
+        Some(code) => code.as_str(),
+        None if error.retry_after().is_some() => "temporarily_unavailable",
+        None => "unauthorized",
+    };
+    let body = serde_json::json!({ "error": code, "error_description": error.to_string() });
+    Bytes::from(body.to_string())
+}
+
+/// Appends `name="value"` as an RFC 9110 quoted-string; characters a header may not carry are
+/// dropped rather than failing the response.
+fn push_param(out: &mut String, sep: &str, name: &str, value: &str) {
+    let _ = write!(out, "{sep}{name}=\"");
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' | '!'..='~' => out.push(c),
+            _ => {}
+        }
+    }
+    out.push('"');
+}

@@ -4,6 +4,7 @@
 mod architecture;
 mod attacks;
 mod cache;
+mod challenges;
 mod cross_site;
 mod guidance;
 mod interop;
@@ -14,6 +15,7 @@ mod keyset;
 mod kidless;
 mod layer;
 mod management_interop;
+mod metadata;
 mod readiness;
 mod redirects;
 mod refresh_task;

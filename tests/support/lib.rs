@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod challenge;
 pub mod interop;
 
 use scopegate::{AuthConfig, AuthConfigBuilder, Validator, ValidatorBuilder};

@@ -3,11 +3,18 @@
 //! An embedded OAuth 2.0 authorization server for development and tests, shaped like Logto's:
 //! on a loopback port it serves
 //!
-//! * `POST /oidc/token`: the client_credentials grant with HTTP Basic client authentication,
-//!   `resource` (RFC 8707) and `scope`, answering `{access_token, expires_in, token_type, scope}`
-//!   or an RFC 6749 §5.2 error;
+//! * `POST /oidc/token`: the client_credentials grant with client authentication by HTTP Basic
+//!   (`client_secret_basic`) or in the form (`client_secret_post`), `resource` (RFC 8707) and
+//!   `scope`, answering `{access_token, expires_in, token_type, scope}` or an RFC 6749 §5.2
+//!   error;
 //! * `GET /oidc/jwks`: the public keys;
-//! * `GET /oidc/.well-known/openid-configuration` (and the RFC 8414 document);
+//! * the authorization server's metadata (RFC 8414) at
+//!   `/.well-known/oauth-authorization-server/oidc`, and the same document at the OpenID Connect
+//!   locations, `/oidc/.well-known/openid-configuration` and
+//!   `/.well-known/openid-configuration/oidc`, where MCP clients look for it too. It lists
+//!   `client_credentials` as the only grant and the two client authentication methods above;
+//! * `GET /oidc/auth`: no interactive login; it answers every request `unsupported_response_type`
+//!   (MCP clients require the metadata to name an authorization endpoint);
 //! * `GET /api/applications`: a minimal Logto Management API, guarded by scopegate's own layer
 //!   (resource [`MANAGEMENT_RESOURCE`], permission `all`); see [`management`].
 //!
@@ -145,7 +152,8 @@ pub enum Discovery {
     /// Both OpenID Connect discovery and RFC 8414.
     #[default]
     Both,
-    /// RFC 8414 (`/.well-known/oauth-authorization-server/oidc`) only.
+    /// RFC 8414 (`/.well-known/oauth-authorization-server/oidc`) only: no OpenID Connect
+    /// location.
     Rfc8414Only,
 }
 

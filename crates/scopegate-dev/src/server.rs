@@ -21,12 +21,18 @@ pub(crate) fn app(state: Arc<State>) -> Result<Router, crate::DevIssuerError> {
     let mut app = crate::management::routes(&state.issuer)?
         .route("/oidc/jwks", get(jwks))
         .route("/oidc/token", post(token))
+        .route("/oidc/auth", get(authorize))
+        // RFC 8414 §3.1: the well-known segment inserted before the issuer's path.
         .route(
             "/.well-known/oauth-authorization-server/oidc",
             get(discovery),
         );
     if state.discovery == Discovery::Both {
-        app = app.route("/oidc/.well-known/openid-configuration", get(discovery));
+        // OpenID Connect Discovery 1.0 §4 appends it to the issuer; RFC 8414 §5 also allows the
+        // inserted form, which MCP clients (the TypeScript SDK among them) try as well.
+        app = app
+            .route("/oidc/.well-known/openid-configuration", get(discovery))
+            .route("/.well-known/openid-configuration/oidc", get(discovery));
     }
     Ok(app.with_state(state))
 }
@@ -63,13 +69,33 @@ async fn discovery(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> R
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/jwks"),
         "token_endpoint": format!("{issuer}/token"),
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        // No interactive login: the endpoint exists only to refuse every authorization request
+        // (`unsupported_response_type`), because clients such as the MCP TypeScript SDK require
+        // the member even for client_credentials. No response type is supported.
+        "authorization_endpoint": format!("{issuer}/auth"),
         "response_types_supported": [],
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": TOKEN_ENDPOINT_AUTH_METHODS,
         "scopes_supported": scopes,
+        "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [alg],
     }))
     .into_response()
+}
+
+/// The client authentication methods of the token endpoint (RFC 6749 §2.3.1), both implemented
+/// by [`client_credentials`].
+pub(crate) const TOKEN_ENDPOINT_AUTH_METHODS: [&str; 2] =
+    ["client_secret_basic", "client_secret_post"];
+
+/// The authorization endpoint of an issuer without users: every request is refused with the
+/// RFC 6749 §4.1.2.1 error, in the body, since no redirect URI is registered to send it to.
+async fn authorize() -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "unsupported_response_type",
+        "this issuer has no interactive login; use the client_credentials grant",
+    )
 }
 
 async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
@@ -114,6 +140,8 @@ struct TokenRequest {
     grant_type: Option<String>,
     resource: Option<String>,
     scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
 }
 
 impl TokenRequest {
@@ -127,6 +155,8 @@ impl TokenRequest {
                 "grant_type" => &mut request.grant_type,
                 "scope" => &mut request.scope,
                 "resource" => &mut request.resource,
+                "client_id" => &mut request.client_id,
+                "client_secret" => &mut request.client_secret,
                 _ => continue,
             };
             if slot.is_some() {
@@ -182,16 +212,13 @@ async fn token(
             "the body must be application/x-www-form-urlencoded".to_owned(),
         )),
     };
-    let request = match request {
+    let mut request = match request {
         Ok(request) => request,
         Err((status, error, description)) => return oauth_error(status, error, &description),
     };
-    let Some((id, secret)) = basic_credentials(&headers) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication by HTTP Basic is required",
-        );
+    let (id, secret) = match client_credentials(&headers, &mut request) {
+        Ok(credentials) => credentials,
+        Err((status, error, description)) => return oauth_error(status, error, description),
     };
     let client = state.clients.iter().find(|c| c.id == id);
     let Some(client) = client.filter(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()))
@@ -253,6 +280,35 @@ async fn token(
         })),
     )
         .into_response()
+}
+
+/// The client's id and secret, from HTTP Basic (`client_secret_basic`) or the form
+/// (`client_secret_post`), RFC 6749 §2.3.1; a request using both is refused, as that section
+/// requires.
+fn client_credentials(
+    headers: &HeaderMap,
+    request: &mut TokenRequest,
+) -> Result<(String, String), (StatusCode, &'static str, &'static str)> {
+    let in_form = (request.client_id.take(), request.client_secret.take());
+    let basic = headers.contains_key(header::AUTHORIZATION);
+    match (basic, in_form) {
+        (true, (None, None)) => basic_credentials(headers).ok_or((
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "malformed HTTP Basic client authentication",
+        )),
+        (true, _) => Err((
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "more than one client authentication method",
+        )),
+        (false, (Some(id), Some(secret))) => Ok((id, secret)),
+        (false, _) => Err((
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is required (client_secret_basic or client_secret_post)",
+        )),
+    }
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

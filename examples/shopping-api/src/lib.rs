@@ -10,6 +10,12 @@
 //!   most 16 KiB (else 413). A name of 1 to 200 characters without control characters, bidi
 //!   controls or line separators, a price from 1 to 2^53 − 1 (else 422). The store holds at
 //!   most `MAX_PRODUCTS` (else 507).
+//! * `GET /.well-known/oauth-protected-resource` (the path RFC 9728 §3.1 derives from the
+//!   audience): open; the protected-resource metadata, naming the audience as `resource`, the
+//!   issuer as its authorization server and the scopes the routes require. Every challenge
+//!   points to it (`resource_metadata="…"`). The audience `https://shopping.api` is not where the
+//!   API is served, so the document's URL is `http://<BIND>/…` unless `METADATA_URL` says
+//!   otherwise; an `AUDIENCE` that is not an http(s) URL publishes none.
 //! * `GET /metrics` (feature `metrics`, on by default): scopegate's counters in the Prometheus
 //!   text format. Unauthenticated, as scrapers expect: a non-loopback `BIND` logs a warning at
 //!   start. Keep the port off the public internet.
@@ -31,7 +37,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::routing::get;
-use scopegate::{AuthConfig, BearerAuthLayer, Validator, require_scopes};
+use scopegate::{AuthConfig, BearerAuthLayer, ResourceMetadata, Validator};
 use scopegate_dev::{DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer};
 
 pub use products::{
@@ -53,11 +59,12 @@ pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(5);
 
 /// Every variable [`Settings::from_env`] reads. Set but empty, each is a mistake (exit code 2),
 /// never a silent default.
-pub const VARIABLES: [&str; 9] = [
+pub const VARIABLES: [&str; 10] = [
     "ISSUER",
     "LOGTO_ENDPOINT",
     "AUDIENCE",
     "JWKS_URI",
+    "METADATA_URL",
     "BIND",
     "DEV_ISSUER_BIND",
     "WARM_UP_SECS",
@@ -145,6 +152,9 @@ pub struct Settings {
     pub audience: String,
     /// The JWKS URL; `None` means discovery from the issuer.
     pub jwks_uri: Option<String>,
+    /// Where the protected-resource metadata is published (the `resource_metadata` of the
+    /// challenges); `None` means `http://<BIND>` and the path RFC 9728 derives from the audience.
+    pub metadata_url: Option<String>,
     /// Where the API listens.
     pub bind: SocketAddr,
     /// Where the embedded dev issuer listens (when there is no `ISSUER`).
@@ -169,6 +179,7 @@ impl Default for Settings {
             issuer: None,
             audience: DEFAULT_AUDIENCE.to_owned(),
             jwks_uri: None,
+            metadata_url: None,
             bind: loopback(DEFAULT_BIND),
             dev_issuer_bind: loopback(DEFAULT_DEV_ISSUER_BIND),
             warm_up: DEFAULT_WARM_UP,
@@ -181,7 +192,7 @@ impl Default for Settings {
 impl Settings {
     /// Reads the [`VARIABLES`]: `ISSUER` (or `LOGTO_ENDPOINT`, the m2m client's name, from which
     /// `ISSUER` is `<endpoint>/oidc` and `JWKS_URI` `<endpoint>/oidc/jwks`), `AUDIENCE`,
-    /// `JWKS_URI`, `BIND`, `DEV_ISSUER_BIND`, `WARM_UP_SECS`, `MAX_PRODUCTS` and
+    /// `JWKS_URI`, `METADATA_URL`, `BIND`, `DEV_ISSUER_BIND`, `WARM_UP_SECS`, `MAX_PRODUCTS` and
     /// `ALLOW_DEV_ISSUER_ON_NETWORK` (`1` or `true`).
     pub fn from_env() -> Result<Settings, SetupError> {
         Settings::from_lookup(|name| std::env::var(name).ok())
@@ -264,6 +275,7 @@ impl Settings {
             issuer,
             audience: var("AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             jwks_uri: url("JWKS_URI")?.or(derived_jwks),
+            metadata_url: url("METADATA_URL")?,
             bind: addr("BIND", DEFAULT_BIND)?,
             dev_issuer_bind: addr("DEV_ISSUER_BIND", DEFAULT_DEV_ISSUER_BIND)?,
             warm_up: match var("WARM_UP_SECS") {
@@ -307,6 +319,14 @@ impl Settings {
                     .to_owned(),
             );
         }
+        if self.bind.ip().is_unspecified() && self.metadata_url.is_none() {
+            warnings.push(format!(
+                "BIND={} is a wildcard address, which clients cannot reach: set METADATA_URL to \
+                 the API's public URL of /.well-known/oauth-protected-resource, or the challenges \
+                 point to an address no client can fetch",
+                self.bind
+            ));
+        }
         if cfg!(feature = "metrics") && !self.bind.ip().is_loopback() {
             warnings.push(format!(
                 "GET /metrics is served without authentication on {}: keep that port off                  untrusted networks, or build without the `metrics` feature",
@@ -317,15 +337,16 @@ impl Settings {
     }
 }
 
-/// The routes, behind `auth`: `GET /products` needs `read:products`, `POST /products`
-/// `write:products`; `GET /health` is open.
+/// The routes, each authenticated by `auth` with its own scopes: `GET /products` needs
+/// `read:products`, `POST /products` `write:products` (a request without a token is told so in
+/// its 401, and the scopes are recorded for the metadata's `scopes_supported`); `GET /health`
+/// is open.
 pub fn router(auth: BearerAuthLayer, store: Store) -> Router {
-    let read = require_scopes(["read:products"]);
-    let write = require_scopes(["write:products"]);
+    let read = auth.require_scopes(["read:products"]);
+    let write = auth.require_scopes(["write:products"]);
     let products = get(products::list.layer(read)).post(products::create.layer(write));
     Router::new()
         .route("/products", products)
-        .route_layer(auth)
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(store)
@@ -357,6 +378,8 @@ pub struct Running {
     pub dev_issuer: Option<DevIssuer>,
     /// The validator (for its statistics).
     pub validator: Validator,
+    /// The published protected-resource metadata (none for an audience that is not a URL).
+    pub metadata: Option<ResourceMetadata>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -376,7 +399,11 @@ fn setting_of(error: &scopegate::ConfigError) -> &'static str {
         | E::IssuerMissingScheme(_)
         | E::IssuerNotAUrl(_)
         | E::DuplicateIssuer(_) => "ISSUER",
-        E::NoAudience => "AUDIENCE",
+        E::NoAudience
+        | E::AudienceNotAUri(_)
+        | E::InvalidResource(_)
+        | E::ResourceNotAnAudience(_) => "AUDIENCE",
+        E::InvalidMetadataUrl(_) => "METADATA_URL",
         E::InsecureJwksUrl(_) | E::InvalidJwksUrl(_) => "JWKS_URI",
         _ => "ISSUER, AUDIENCE, JWKS_URI",
     }
@@ -447,11 +474,16 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         addr: settings.bind,
         source,
     })?;
-    let app = router(
-        BearerAuthLayer::new(validator.clone()).realm("shopping"),
-        Store::seeded_with_capacity(settings.max_products),
-    )
-    .route_service("/ready", validator.ready_service());
+    let metadata = publish_metadata(&settings, &validator, addr)?;
+    let mut auth = BearerAuthLayer::new(validator.clone()).realm("shopping");
+    if let Some(metadata) = &metadata {
+        auth = auth.resource_metadata(metadata);
+    }
+    let mut app = router(auth, Store::seeded_with_capacity(settings.max_products))
+        .route_service("/ready", validator.ready_service());
+    if let Some(metadata) = &metadata {
+        app = app.merge(metadata.router());
+    }
     #[cfg(feature = "metrics")]
     let app = match metrics {
         Some(handle) => app.route("/metrics", get(move || async move { handle.render() })),
@@ -467,7 +499,49 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         issuer,
         dev_issuer,
         validator,
+        metadata,
         server,
+    })
+}
+
+/// The protected-resource metadata of the audience, published at `METADATA_URL`, or on the
+/// API's own address at the path RFC 9728 §3.1 derives from the audience: the audience
+/// (`https://shopping.api`) names the API, it is not where the API is served. `None`, with a
+/// warning, for an audience that is not an http(s) URL (`urn:…`), which a document cannot name.
+fn publish_metadata(
+    settings: &Settings,
+    validator: &Validator,
+    addr: SocketAddr,
+) -> Result<Option<ResourceMetadata>, SetupError> {
+    let refused = |source| SetupError::Config {
+        setting: setting_of(&source),
+        source,
+    };
+    let url = match (&settings.metadata_url, well_known_path(&settings.audience)) {
+        (Some(url), _) => url.clone(),
+        (None, Some(path)) => format!("http://{addr}{path}"),
+        (None, None) => {
+            tracing::warn!(
+                audience = %settings.audience,
+                "AUDIENCE is not an http(s) URL: no protected-resource metadata is published"
+            );
+            return Ok(None);
+        }
+    };
+    ResourceMetadata::builder(validator, settings.audience.clone())
+        .resource_name("Shopping API")
+        .metadata_url(url)
+        .build()
+        .map(Some)
+        .map_err(refused)
+}
+
+/// The path (and query) of the audience's RFC 9728 metadata URL.
+fn well_known_path(audience: &str) -> Option<String> {
+    let url = url::Url::parse(&scopegate::metadata::well_known_url(audience)?).ok()?;
+    Some(match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
     })
 }
 
@@ -494,6 +568,9 @@ pub fn banner(running: &Running, audience: &str) -> String {
         "shopping API listening on {api}\n  issuer:   {}\n  audience: {audience}\n",
         running.issuer
     );
+    if let Some(metadata) = &running.metadata {
+        text.push_str(&format!("  metadata: {}\n", metadata.url()));
+    }
     if let Some(dev) = &running.dev_issuer {
         let token_endpoint = dev.token_endpoint();
         text.push_str(&format!(

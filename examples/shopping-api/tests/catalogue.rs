@@ -202,15 +202,23 @@ async fn the_dev_issuer_never_listens_on_the_network_unless_forced() {
         cfg!(feature = "metrics"),
         "{warnings}"
     );
-    // A real issuer may serve on the network; /metrics there still gets its warning.
+    // A real issuer may serve on the network; /metrics there still gets its warning, and a
+    // wildcard address one saying that the challenges need METADATA_URL to point anywhere.
     let real = Settings {
         issuer: Some("https://id.example.com/oidc".into()),
         bind: SocketAddr::from(([0, 0, 0, 0], 3000)),
         ..Settings::default()
     };
     assert!(real.check_exposure().is_ok());
+    let warnings = real.warnings();
+    assert_eq!(warnings.len(), 1 + usize::from(cfg!(feature = "metrics")));
+    assert!(warnings[0].contains("METADATA_URL"), "{warnings:?}");
+    let published = Settings {
+        metadata_url: Some("https://shop.example.com/.well-known/oauth-protected-resource".into()),
+        ..real
+    };
     assert_eq!(
-        real.warnings().len(),
+        published.warnings().len(),
         usize::from(cfg!(feature = "metrics"))
     );
     assert!(Settings::default().warnings().is_empty());

@@ -77,19 +77,20 @@ pub fn normalize_uri(value: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                let decoded = (high * 16 + low) as u8;
-                if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
-                    out.push(char::from(decoded));
-                } else {
-                    out.push('%');
-                    out.push(char::from(bytes[i + 1]).to_ascii_uppercase());
-                    out.push(char::from(bytes[i + 2]).to_ascii_uppercase());
-                }
-                i += 3;
-                continue;
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            let decoded = (high * 16 + low) as u8;
+            if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
+                out.push(char::from(decoded));
+            } else {
+                out.push('%');
+                out.push(char::from(bytes[i + 1]).to_ascii_uppercase());
+                out.push(char::from(bytes[i + 2]).to_ascii_uppercase());
             }
+            i += 3;
+            continue;
         }
         out.push(char::from(bytes[i]));
         i += 1;
@@ -225,5 +226,41 @@ mod tests {
         assert!(function.matches("billing.internal") && !function.matches("billing"));
         assert_eq!(prefix.to_string(), "urn:org:*");
         assert!(AudienceMatcher::exact("").is_empty() && AudienceMatcher::prefix("").is_empty());
+    }
+
+    #[test]
+    fn uris_normalize_by_rfc_3986() {
+        let same = [
+            ("HTTPS://Api.Example.COM", "https://api.example.com/"),
+            (
+                "https://api.example.com:443/a/./b/../c",
+                "https://api.example.com/a/c",
+            ),
+            (
+                "http://api.example.com:80/%7euser/%2f%2F",
+                "http://api.example.com/~user/%2F%2F",
+            ),
+            (
+                "https://api.example.com:8443/mcp?x=%41",
+                "https://api.example.com:8443/mcp?x=A",
+            ),
+        ];
+        for (given, normalized) in same {
+            assert_eq!(normalize_uri(given).as_deref(), Some(normalized), "{given}");
+        }
+        for refused in [
+            "",
+            "mcp",
+            "https://api.example.com/\tmcp",
+            " https://a.b",
+            "https://a.b\n",
+        ] {
+            assert_eq!(normalize_uri(refused), None, "{refused:?}");
+        }
+        let uri = AudienceMatcher::uri("https://api.example.com/mcp");
+        assert!(uri.matches("https://API.example.com:443/mcp"));
+        assert!(!uri.matches("https://api.example.com/mcp/"));
+        assert_eq!(uri.configured_value(), Some("https://api.example.com/mcp"));
+        assert_eq!(AudienceMatcher::prefix("x").configured_value(), None);
     }
 }

@@ -48,7 +48,10 @@
 //! * [`guard`], [`organization`] and [`extract`]: per-route requirements (scopes, the organization)
 //!   and
 //!   axum extractors;
-//! * [`error`]: every refusal, as an RFC 6750 response.
+//! * [`error`]: every refusal, as an RFC 6750 response;
+//! * [`metadata`]: the RFC 9728 protected-resource document that every challenge points to
+//!   (`resource_metadata`), with the scopes the routes require
+//!   ([`BearerAuthLayer::require_scopes`]).
 //!
 //! Issuers need not all be known at start: a [`resolver`] chooses them at run time by a trust
 //! rule over `iss` (one Logto tenant per customer), with per-tenant policy and bounded cost.

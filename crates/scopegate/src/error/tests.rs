@@ -75,3 +75,40 @@ fn responses_have_status_headers_and_json() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
 }
+
+#[test]
+fn resource_metadata_is_in_every_challenge_and_the_route_scope_in_401s_only() {
+    let responder = ErrorResponder::new()
+        .with_realm("shop")
+        .with_resource_metadata("https://a.example/.well-known/oauth-protected-resource")
+        .with_challenge_scope("write:products");
+    let metadata = r#"resource_metadata="https://a.example/.well-known/oauth-protected-resource""#;
+    let missing = responder.challenge(&AuthError::MissingToken).unwrap();
+    assert_eq!(
+        missing,
+        format!(r#"Bearer realm="shop", {metadata}, scope="write:products""#).as_str()
+    );
+    let expired = responder.challenge(&AuthError::Expired).unwrap();
+    assert_eq!(
+        expired,
+        format!(
+            r#"Bearer realm="shop", {metadata}, error="invalid_token", error_description="token has expired", scope="write:products""#
+        )
+        .as_str()
+    );
+    // A 403 names what the refused check needs, not the route's hint.
+    let insufficient = AuthError::InsufficientScope {
+        required: Arc::from("admin"),
+    };
+    let forbidden = responder.challenge(&insufficient).unwrap();
+    let forbidden = forbidden.to_str().unwrap();
+    assert!(forbidden.contains(metadata) && forbidden.ends_with(r#"scope="admin""#));
+    // A 400 carries the metadata but no scope; a 503 no challenge at all.
+    let bad = responder
+        .challenge(&AuthError::InvalidRequest(RequestProblem::WrongScheme))
+        .unwrap();
+    assert!(bad.to_str().unwrap().contains(metadata) && !bad.to_str().unwrap().contains("scope="));
+    // An empty hint is no hint.
+    let empty = ErrorResponder::new().with_challenge_scope("");
+    assert_eq!(empty.challenge(&AuthError::MissingToken).unwrap(), "Bearer");
+}

@@ -299,9 +299,14 @@ async fn the_reader_run_shows_403_with_its_challenge_and_the_admin_run_201() {
     assert!(reader.status.success(), "{stdout}");
     let post = answer(&stdout, "POST");
     assert!(post.contains("/products -> 403 Forbidden\n"), "{post}");
+    // The challenge points to the API's protected-resource metadata (RFC 9728 §5.1).
+    let challenge = format!(
+        "WWW-Authenticate: Bearer realm=\"shopping\", resource_metadata=\"http://{}/.well-known/\
+         oauth-protected-resource\", error=\"insufficient_scope\"",
+        shop.addr
+    );
     assert!(
-        post.contains("WWW-Authenticate: Bearer realm=\"shopping\", error=\"insufficient_scope\"")
-            && post.contains("scope=\"write:products\""),
+        post.contains(&challenge) && post.contains("scope=\"write:products\""),
         "{post}"
     );
 

@@ -15,6 +15,9 @@
 //!   `client_credentials` as the only grant and the two client authentication methods above;
 //! * `GET /oidc/auth`: no interactive login; it answers every request `unsupported_response_type`
 //!   (MCP clients require the metadata to name an authorization endpoint);
+//! * `POST /oidc/token/introspection` (RFC 7662, with RFC 9701 JWT answers on request) and
+//!   `POST /oidc/token/revocation` (RFC 7009), both with `client_secret_basic` or
+//!   `client_secret_post`; opaque access tokens are issued on request ([`OpaqueTokens`]);
 //! * `GET /api/applications`: a minimal Logto Management API, guarded by scopegate's own layer
 //!   (resource [`MANAGEMENT_RESOURCE`], permission `all`); see [`management`].
 //!
@@ -51,6 +54,7 @@
 
 mod keys;
 pub mod management;
+mod opaque;
 mod server;
 mod tenants;
 
@@ -67,6 +71,7 @@ pub use keys::{SigningAlgorithm, b64, sign_hmac, signing_input};
 pub use management::{
     DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, MANAGEMENT_RESOURCE, MANAGEMENT_SCOPE,
 };
+pub use opaque::OpaqueTokens;
 
 use keys::DevKey;
 
@@ -167,6 +172,7 @@ pub struct DevIssuerBuilder {
     bind: SocketAddr,
     discovery: Discovery,
     key_id: Option<String>,
+    opaque_tokens: OpaqueTokens,
 }
 
 impl DevIssuerBuilder {
@@ -207,6 +213,13 @@ impl DevIssuerBuilder {
         self
     }
 
+    /// Chooses when the token endpoint issues opaque tokens (default: never; Logto does when the
+    /// request names no `resource`, [`OpaqueTokens::WithoutResource`]).
+    pub fn opaque_tokens(mut self, opaque: OpaqueTokens) -> Self {
+        self.opaque_tokens = opaque;
+        self
+    }
+
     /// Generates the signing key and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<DevIssuer, DevIssuerError> {
         let listener = tokio::net::TcpListener::bind(self.bind).await?;
@@ -244,6 +257,8 @@ impl DevIssuerBuilder {
             discovery_requests: AtomicU64::new(0),
             last_user_agent: Mutex::new(None),
             jwks_request_times: Mutex::new(VecDeque::with_capacity(JWKS_REQUEST_TIMES_KEPT)),
+            opaque_tokens: Mutex::new(self.opaque_tokens),
+            opaque: opaque::OpaqueState::default(),
         }))
     }
 }
@@ -261,6 +276,8 @@ pub(crate) struct State {
     pub(crate) discovery_requests: AtomicU64,
     pub(crate) last_user_agent: Mutex<Option<String>>,
     pub(crate) jwks_request_times: Mutex<VecDeque<Instant>>,
+    pub(crate) opaque_tokens: Mutex<OpaqueTokens>,
+    pub(crate) opaque: opaque::OpaqueState,
 }
 
 pub(crate) struct Keys {
@@ -339,6 +356,7 @@ impl DevIssuer {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             discovery: Discovery::Both,
             key_id: None,
+            opaque_tokens: OpaqueTokens::Never,
         }
     }
 
@@ -346,6 +364,59 @@ impl DevIssuer {
     /// tenants of [`DevIssuerBuilder::start_tenants`]).
     pub fn issuer(&self) -> &str {
         &self.state.issuer
+    }
+
+    /// The introspection endpoint (RFC 7662), `<issuer>/token/introspection`.
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/token/introspection", self.state.issuer)
+    }
+
+    /// The revocation endpoint (RFC 7009), `<issuer>/token/revocation`.
+    pub fn revocation_endpoint(&self) -> String {
+        format!("{}/token/revocation", self.state.issuer)
+    }
+
+    /// Issues an opaque access token to `client_id` directly (no token request), for `audience`
+    /// if given, granting `scope`.
+    pub fn issue_opaque(&self, client_id: &str, audience: Option<&str>, scope: &str) -> String {
+        self.state.issue_opaque(client_id, audience, scope)
+    }
+
+    /// Revokes `token` (opaque, or a JWT this issuer issued): introspection says
+    /// `active: false` from now on. Returns whether the token was known.
+    pub fn revoke(&self, token: &str) -> bool {
+        self.state.revoke(token)
+    }
+
+    /// Changes when the token endpoint issues opaque tokens.
+    pub fn set_opaque_tokens(&self, opaque: OpaqueTokens) {
+        *lock(&self.state.opaque_tokens) = opaque;
+    }
+
+    /// Makes the introspection endpoint fail (a status, a hang, or any 200 body), or answer
+    /// again with `None`.
+    pub fn set_introspection_fault(&self, fault: Option<JwksFault>) {
+        *lock(&self.state.opaque.fault) = fault;
+    }
+
+    /// Delays every introspection answer by `delay` (zero: none).
+    pub fn set_introspection_delay(&self, delay: Duration) {
+        *lock(&self.state.opaque.delay) = delay;
+    }
+
+    /// Introspection requests received so far.
+    pub fn introspection_requests(&self) -> u64 {
+        self.state.opaque.introspections.load(Ordering::SeqCst)
+    }
+
+    /// The most introspection requests that were ever in progress at once.
+    pub fn max_concurrent_introspections(&self) -> u64 {
+        self.state.opaque.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Revocation requests received so far.
+    pub fn revocation_requests(&self) -> u64 {
+        self.state.opaque.revocations.load(Ordering::SeqCst)
     }
 
     /// The JWKS URL.

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::{Discovery, JwksFault, State, lock};
+use crate::{Discovery, JwksFault, OpaqueTokens, State, lock};
 
 /// The routes of one issuer (its Management API included), bound to its state.
 pub(crate) fn app(state: Arc<State>) -> Result<Router, crate::DevIssuerError> {
@@ -22,6 +22,8 @@ pub(crate) fn app(state: Arc<State>) -> Result<Router, crate::DevIssuerError> {
         .route("/oidc/jwks", get(jwks))
         .route("/oidc/token", post(token))
         .route("/oidc/auth", get(authorize))
+        .route("/oidc/token/introspection", post(crate::opaque::introspect))
+        .route("/oidc/token/revocation", post(crate::opaque::revoke))
         // RFC 8414 §3.1: the well-known segment inserted before the issuer's path.
         .route(
             "/.well-known/oauth-authorization-server/oidc",
@@ -73,6 +75,11 @@ async fn discovery(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> R
         // (`unsupported_response_type`), because clients such as the MCP TypeScript SDK require
         // the member even for client_credentials. No response type is supported.
         "authorization_endpoint": format!("{issuer}/auth"),
+        "introspection_endpoint": format!("{issuer}/token/introspection"),
+        "revocation_endpoint": format!("{issuer}/token/revocation"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_signing_alg_values_supported": [alg],
         "response_types_supported": [],
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": TOKEN_ENDPOINT_AUTH_METHODS,
@@ -111,17 +118,7 @@ async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Respon
     record_user_agent(&state, &headers);
     let fault = lock(&state.jwks_fault).clone();
     match fault {
-        Some(JwksFault::Status(code)) => StatusCode::from_u16(code)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response(),
-        Some(JwksFault::Hang) => {
-            // Long enough to outlast any client timeout; the task ends with the server.
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            StatusCode::GATEWAY_TIMEOUT.into_response()
-        }
-        Some(JwksFault::Body(body)) => {
-            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
+        Some(fault) => fault_response(fault).await,
         None => {
             let cache_control = lock(&state.jwks_cache_control).clone();
             let mut response = Json(state.jwks()).into_response();
@@ -129,6 +126,23 @@ async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Respon
                 response.headers_mut().insert(header::CACHE_CONTROL, value);
             }
             response
+        }
+    }
+}
+
+/// What an endpoint answers instead of its usual answer.
+pub(crate) async fn fault_response(fault: JwksFault) -> Response {
+    match fault {
+        JwksFault::Status(code) => StatusCode::from_u16(code)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        JwksFault::Hang => {
+            // Long enough to outlast any client timeout; the task ends with the server.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        JwksFault::Body(body) => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
     }
 }
@@ -181,7 +195,7 @@ impl TokenRequest {
 }
 
 /// An RFC 6749 §5.2 error response.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = (
         status,
         [(header::CACHE_CONTROL, "no-store")],
@@ -220,14 +234,9 @@ async fn token(
         Ok(credentials) => credentials,
         Err((status, error, description)) => return oauth_error(status, error, description),
     };
-    let client = state.clients.iter().find(|c| c.id == id);
-    let Some(client) = client.filter(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()))
-    else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let client = match registered_client(&state, &id, &secret) {
+        Ok(client) => client,
+        Err(refusal) => return refusal,
     };
     if request.grant_type.as_deref() != Some("client_credentials") {
         return oauth_error(
@@ -236,6 +245,11 @@ async fn token(
             "only client_credentials is supported",
         );
     }
+    let opaque = match *lock(&state.opaque_tokens) {
+        OpaqueTokens::Never => false,
+        OpaqueTokens::WithoutResource => request.resource.is_none(),
+        OpaqueTokens::Always => true,
+    };
     let resource = match request.resource {
         Some(resource) if client.resources.contains(&resource) => resource,
         Some(_) => {
@@ -265,11 +279,21 @@ async fn token(
         }
     };
     let scope = granted.join(" ");
-    let key = state.current_key();
-    let header = json!({ "alg": key.algorithm.as_str(), "typ": "at+jwt", "kid": key.kid });
-    let claims = state.access_token_claims(&client.id, &resource, &scope);
     let expires_in = lock(&state.token_ttl).as_secs();
-    let access_token = state.sign(&key, &header, &claims);
+    let access_token = if opaque {
+        // Logto's opaque tokens carry no audience: they are for its own userinfo endpoint, or
+        // for an API that introspects them.
+        let audience = (*lock(&state.opaque_tokens) == OpaqueTokens::Always).then_some(&*resource);
+        state.issue_opaque(&client.id, audience, &scope)
+    } else {
+        let key = state.current_key();
+        let header = json!({ "alg": key.algorithm.as_str(), "typ": "at+jwt", "kid": key.kid });
+        let claims = state.access_token_claims(&client.id, &resource, &scope);
+        let jwt = state.sign(&key, &header, &claims);
+        // Remembered, so that introspection and revocation know it too.
+        state.remember_jwt(&jwt, &claims);
+        jwt
+    };
     (
         [(header::CACHE_CONTROL, "no-store")],
         Json(json!({
@@ -309,6 +333,53 @@ fn client_credentials(
             "client authentication is required (client_secret_basic or client_secret_post)",
         )),
     }
+}
+
+/// The registered client with this id and secret, or the `invalid_client` refusal.
+fn registered_client<'s>(
+    state: &'s State,
+    id: &str,
+    secret: &str,
+) -> Result<&'s crate::DevClient, Response> {
+    let client = state.clients.iter().find(|c| c.id == id);
+    client
+        .filter(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()))
+        .ok_or_else(|| {
+            oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            )
+        })
+}
+
+/// The id of the client that authenticated by `client_secret_basic` or `client_secret_post`
+/// (RFC 6749 §2.3.1; not both, §2.3), or the refusal.
+pub(crate) fn authenticate_client(
+    state: &State,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+) -> Result<String, Response> {
+    let field = |name: &str| {
+        let mut values = form.iter().filter(|(n, _)| n == name).map(|(_, v)| v);
+        match (values.next(), values.next()) {
+            (Some(value), None) => Some(value.clone()),
+            _ => None,
+        }
+    };
+    let posted = field("client_id").zip(field("client_secret"));
+    let (id, secret) = match (basic_credentials(headers), posted) {
+        (Some(basic), None) => basic,
+        (None, Some(posted)) => posted,
+        _ => {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "exactly one client authentication method is required",
+            ));
+        }
+    };
+    registered_client(state, &id, &secret).map(|c| c.id.clone())
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

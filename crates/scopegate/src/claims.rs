@@ -214,15 +214,20 @@ impl fmt::Debug for Claims {
     }
 }
 
-/// What the layer puts in the request extensions for a verified token.
+/// What the layer puts in the request extensions for a verified token: a JWT checked locally,
+/// or a token the authorization server vouched for by introspection (RFC 7662), in the same
+/// shape, so guards and extractors work unchanged.
 #[derive(Clone)]
 pub struct AuthContext {
     pub(crate) claims: Claims,
     pub(crate) scopes: Scopes,
-    pub(crate) algorithm: Algorithm,
-    pub(crate) key: Arc<VerificationKey>,
+    /// The signature's algorithm and key; `None` for an opaque token, known by introspection
+    /// only.
+    pub(crate) signed: Option<(Algorithm, Arc<VerificationKey>)>,
     pub(crate) issuer_index: usize,
     pub(crate) organization: Option<Box<str>>,
+    /// Whether the authorization server was asked about the token (RFC 7662).
+    pub(crate) introspected: bool,
 }
 
 impl AuthContext {
@@ -263,14 +268,21 @@ impl AuthContext {
         self.organization.as_deref()
     }
 
-    /// The algorithm the token was signed with.
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+    /// The algorithm the token was signed with; `None` for an opaque token (introspected).
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        self.signed.as_ref().map(|(alg, _)| *alg)
     }
 
     /// The `kid` of the key that verified the token.
     pub fn key_id(&self) -> Option<&str> {
-        self.key.kid()
+        self.signed.as_ref().and_then(|(_, key)| key.kid())
+    }
+
+    /// Whether the authorization server vouched for the token by introspection (RFC 7662):
+    /// always for an opaque token, and for a JWT under
+    /// [`IntrospectionPolicy::Always`](crate::introspect::IntrospectionPolicy::Always).
+    pub fn is_introspected(&self) -> bool {
+        self.introspected
     }
 }
 
@@ -279,9 +291,10 @@ impl fmt::Debug for AuthContext {
         f.debug_struct("AuthContext")
             .field("claims", &self.claims)
             .field("scopes", &self.scopes)
-            .field("algorithm", &self.algorithm)
+            .field("algorithm", &self.algorithm())
             .field("organization", &self.organization)
-            .field("kid", &self.key.kid())
+            .field("kid", &self.key_id())
+            .field("introspected", &self.introspected)
             .finish()
     }
 }

@@ -24,6 +24,7 @@ pub use error::ConfigError;
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::audience::AudienceMatcher;
 use crate::claims::ScopeSource;
+use crate::introspect::{IntrospectionConfig, IntrospectionPolicy};
 use crate::jwks::{JwksPolicy, JwksSource, is_secure_url};
 use crate::organization::OrganizationSource;
 
@@ -81,6 +82,7 @@ pub struct AuthConfig {
     pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) jwks_policy: JwksPolicy,
     pub(crate) allow_insecure_http: bool,
+    pub(crate) introspection: Option<IntrospectionConfig>,
 }
 
 impl AuthConfig {
@@ -102,6 +104,7 @@ impl AuthConfig {
             jwks_policy: JwksPolicy::default(),
             allow_insecure_http: false,
             normalize_uri_audiences: false,
+            introspection: None,
         }
     }
 
@@ -134,6 +137,13 @@ impl AuthConfig {
     pub fn leeway(&self) -> Duration {
         self.leeway
     }
+
+    /// Which tokens of this issuer are introspected.
+    pub fn introspection_policy(&self) -> IntrospectionPolicy {
+        self.introspection
+            .as_ref()
+            .map_or(IntrospectionPolicy::Never, |i| i.policy)
+    }
 }
 
 /// Builds an [`AuthConfig`]; see the [module docs](self) for the defaults. Its `Debug` output
@@ -155,6 +165,7 @@ pub struct AuthConfigBuilder {
     jwks_policy: JwksPolicy,
     allow_insecure_http: bool,
     normalize_uri_audiences: bool,
+    introspection: Option<IntrospectionConfig>,
 }
 
 impl AuthConfigBuilder {
@@ -263,6 +274,15 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// Introspects this issuer's tokens (RFC 7662) as `introspection` says: opaque tokens by
+    /// default, or every token (see [`introspect`](crate::introspect)). The HTTP client, the
+    /// https-only rule and [`allow_insecure_http`](Self::allow_insecure_http) are the JWKS
+    /// fetch's.
+    pub fn introspection(mut self, introspection: IntrospectionConfig) -> Self {
+        self.introspection = Some(introspection);
+        self
+    }
+
     /// Checks the settings and builds the config.
     pub fn build(mut self) -> Result<AuthConfig, ConfigError> {
         if self.normalize_uri_audiences {
@@ -313,6 +333,24 @@ impl AuthConfigBuilder {
         if matches!(jwks, JwksSource::Discovery) {
             check_discoverable(&self.issuer, secure)?;
         }
+        if let Some(introspection) = &self.introspection {
+            if let Some(problem) = introspection.problem() {
+                return Err(ConfigError::InvalidIntrospection(problem));
+            }
+            match &introspection.endpoint {
+                Some(uri) => {
+                    let url = Url::parse(uri)
+                        .map_err(|_| ConfigError::InvalidIntrospectionUrl(uri.clone()))?;
+                    if has_credentials(&url) {
+                        return Err(ConfigError::CredentialsInUrl("introspection URL"));
+                    }
+                    if !secure(&url) {
+                        return Err(ConfigError::InsecureIntrospectionUrl(uri.clone()));
+                    }
+                }
+                None => check_discoverable(&self.issuer, secure)?,
+            }
+        }
         let hmac = self.algorithms.intersection(AlgorithmSet::HMAC);
         match &self.symmetric_secret {
             Some(secret) if secret.len() < MIN_SECRET_LEN => return Err(ConfigError::WeakSecret),
@@ -336,6 +374,7 @@ impl AuthConfigBuilder {
             http_client: self.http_client,
             jwks_policy: self.jwks_policy,
             allow_insecure_http: self.allow_insecure_http,
+            introspection: self.introspection,
         })
     }
 }

@@ -8,7 +8,7 @@
 //! | token problems (malformed, expired, forged, unknown key, wrong issuer/audience, …) | 401 | `error="invalid_token"` |
 //! | [`InsufficientScope`](AuthError::InsufficientScope) | 403 | `error="insufficient_scope", scope="…"` |
 //! | [`CrossSiteRequest`](AuthError::CrossSiteRequest) | 403 | `error="invalid_request"` |
-//! | [`KeysUnavailable`](AuthError::KeysUnavailable), [`Overloaded`](AuthError::Overloaded) | 503 + `Retry-After` | none |
+//! | [`KeysUnavailable`](AuthError::KeysUnavailable), [`Overloaded`](AuthError::Overloaded), [`IntrospectionUnavailable`](AuthError::IntrospectionUnavailable) | 503 + `Retry-After` | none |
 //!
 //! Descriptions are fixed, short texts: they never echo any part of the token.
 
@@ -80,8 +80,20 @@ pub enum AuthError {
         /// When a new attempt to fetch the keys will be made.
         retry_after: Duration,
     },
-    /// Too many tokens wait for a first signature check (a flood of new or forged tokens): this
-    /// one was refused without being checked. Answered with 503, not 401, so that clients keep
+    /// The authorization server says the token is not active (RFC 7662 §2.2 `active: false`):
+    /// revoked, expired, or never issued.
+    #[error("token is not active")]
+    InactiveToken,
+    /// The token must be introspected (RFC 7662) and the introspection endpoint cannot be asked
+    /// right now: unreachable, too slow, answering 5xx or something that is not an
+    /// introspection response. Answered with 503, not 401: the token may well be good.
+    #[error("the authorization server cannot be asked about this token right now")]
+    IntrospectionUnavailable {
+        /// When to try again.
+        retry_after: Duration,
+    },
+    /// Too many tokens wait for a first signature check or an introspection (a flood of new or
+    /// forged tokens): this one was refused without being checked. Answered with 503, not 401, so that clients keep
     /// their (maybe good) token and retry; tokens already verified are not affected.
     #[error("too many new tokens to verify right now")]
     Overloaded {
@@ -140,9 +152,9 @@ impl AuthError {
             AuthError::InsufficientScope { .. }
             | AuthError::WrongOrganization
             | AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
-            AuthError::KeysUnavailable { .. } | AuthError::Overloaded { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AuthError::KeysUnavailable { .. }
+            | AuthError::Overloaded { .. }
+            | AuthError::IntrospectionUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -154,7 +166,8 @@ impl AuthError {
             AuthError::MissingToken
             | AuthError::NotConfigured
             | AuthError::KeysUnavailable { .. }
-            | AuthError::Overloaded { .. } => None,
+            | AuthError::Overloaded { .. }
+            | AuthError::IntrospectionUnavailable { .. } => None,
             AuthError::InvalidRequest(_) | AuthError::CrossSiteRequest => {
                 Some(ErrorCode::InvalidRequest)
             }
@@ -168,9 +181,9 @@ impl AuthError {
     /// For a 503: when to retry (the `Retry-After` header).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            AuthError::KeysUnavailable { retry_after } | AuthError::Overloaded { retry_after } => {
-                Some(*retry_after)
-            }
+            AuthError::KeysUnavailable { retry_after }
+            | AuthError::Overloaded { retry_after }
+            | AuthError::IntrospectionUnavailable { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -200,6 +213,8 @@ impl AuthError {
             AuthError::NotConfigured => Reason::NotConfigured,
             AuthError::Overloaded { .. } => Reason::Overloaded,
             AuthError::CrossSiteRequest => Reason::CrossSiteRequest,
+            AuthError::InactiveToken => Reason::InactiveToken,
+            AuthError::IntrospectionUnavailable { .. } => Reason::IntrospectionUnavailable,
         }
     }
 }

@@ -108,6 +108,7 @@ pub mod error;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod guard;
+pub mod introspect;
 mod json;
 pub mod jwks;
 mod layer;

@@ -172,6 +172,34 @@ fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str
     Ok(found)
 }
 
+/// The shape of a bearer token, which decides how it is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A JWS in compact form (RFC 7515 §7.1): three segments separated by two dots. Validated
+    /// locally (signature, claims).
+    Jwt,
+    /// Anything else: a handle only the authorization server can resolve, by introspection
+    /// ([`introspect`](crate::introspect)).
+    Opaque,
+}
+
+impl TokenKind {
+    /// The kind of `token` (the bare token, without `Bearer `).
+    ///
+    /// ```
+    /// use scopegate::token::TokenKind;
+    /// assert_eq!(TokenKind::of("eyJhbGciOiJFUzM4NCJ9.e30.c2ln"), TokenKind::Jwt);
+    /// assert_eq!(TokenKind::of("ek3Fd9AZcqlJ2bVHsvG0bU4bP6Zxd3q8Dz6qzXJ8m4s"), TokenKind::Opaque);
+    /// ```
+    pub fn of(token: &str) -> TokenKind {
+        if token.bytes().filter(|b| *b == b'.').count() == 2 {
+            TokenKind::Jwt
+        } else {
+            TokenKind::Opaque
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,6 +85,25 @@ pub enum ConfigError {
     /// A limit of zero or an inverted range in the JWKS policy.
     #[error("invalid JWKS policy: {0}")]
     InvalidPolicy(&'static str),
+    /// An introspection endpoint does not parse.
+    #[error("introspection URL {0:?} is not a URL")]
+    InvalidIntrospectionUrl(String),
+    /// An introspection endpoint is not https (plain http is allowed for loopback hosts only):
+    /// tokens and the client secret would cross the network in clear text.
+    #[error(
+        "introspection URL {0} must be https (or, on a closed test network only, call \
+         AuthConfigBuilder::allow_insecure_http())"
+    )]
+    InsecureIntrospectionUrl(String),
+    /// A limit of zero, or an empty client id, in the introspection config.
+    #[error("invalid introspection config: {0}")]
+    InvalidIntrospection(&'static str),
+    /// More than one issuer introspects: an opaque token names no issuer, so only one may.
+    #[error(
+        "issuers {0:?} and {1:?} both introspect tokens: an opaque token names no issuer, so \
+         at most one issuer of a validator may have an introspection config"
+    )]
+    SeveralIntrospectingIssuers(String, String),
     /// The default HTTP client for JWKS and discovery could not be built (e.g. no TLS roots);
     /// pass your own with [`AuthConfigBuilder::http_client`](crate::AuthConfigBuilder::http_client).
     #[error("cannot build an HTTP client: {0}")]

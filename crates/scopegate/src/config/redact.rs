@@ -48,6 +48,7 @@ impl fmt::Debug for AuthConfig {
             .field("symmetric_secret", &Redacted(&self.symmetric_secret))
             .field("http_client", &ClientKind(&self.http_client))
             .field("jwks_policy", &self.jwks_policy)
+            .field("introspection", &self.introspection)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
@@ -70,6 +71,7 @@ impl fmt::Debug for AuthConfigBuilder {
             .field("symmetric_secret", &Redacted(&self.symmetric_secret))
             .field("http_client", &ClientKind(&self.http_client))
             .field("jwks_policy", &self.jwks_policy)
+            .field("introspection", &self.introspection)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("normalize_uri_audiences", &self.normalize_uri_audiences)
             .finish()

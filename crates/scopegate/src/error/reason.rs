@@ -51,11 +51,15 @@ pub enum Reason {
     Overloaded,
     /// `cross_site_request`
     CrossSiteRequest,
+    /// `inactive_token`
+    InactiveToken,
+    /// `introspection_unavailable`
+    IntrospectionUnavailable,
 }
 
 impl Reason {
     /// Every reason, in declaration order (`Reason::ALL[r as usize] == r`).
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 24] = [
         Reason::MissingToken,
         Reason::InvalidRequest,
         Reason::TokenTooLong,
@@ -78,6 +82,8 @@ impl Reason {
         Reason::NotConfigured,
         Reason::Overloaded,
         Reason::CrossSiteRequest,
+        Reason::InactiveToken,
+        Reason::IntrospectionUnavailable,
     ];
 
     /// The label value, e.g. `insufficient_scope`.
@@ -105,6 +111,8 @@ impl Reason {
             Reason::NotConfigured => "not_configured",
             Reason::Overloaded => "overloaded",
             Reason::CrossSiteRequest => "cross_site_request",
+            Reason::InactiveToken => "inactive_token",
+            Reason::IntrospectionUnavailable => "introspection_unavailable",
         }
     }
 }

@@ -78,8 +78,43 @@ impl Fetcher {
         }
     }
 
+    /// The same fetcher with another body cap (an introspection response is far smaller than
+    /// a JWKS).
+    pub(crate) fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Fetcher {
+        self.max_body_bytes = max_body_bytes;
+        self
+    }
+
     /// GETs `url`, reading at most `max_body_bytes`. Callers bound the time.
     pub(crate) async fn get(&self, url: &Url, accept: &'static str) -> Result<Fetched, JwksError> {
+        self.exchange(url, self.client.get(url.clone()), accept)
+            .await
+    }
+
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `url`, with HTTP Basic credentials
+    /// when given, under the same rules as [`get`](Self::get). Callers bound the time.
+    pub(crate) async fn post_form(
+        &self,
+        url: &Url,
+        accept: &'static str,
+        form: &[(&str, &str)],
+        basic: Option<&str>,
+    ) -> Result<Fetched, JwksError> {
+        let mut request = self.client.post(url.clone()).form(form);
+        if let Some(basic) = basic {
+            request = request.header(http::header::AUTHORIZATION, basic);
+        }
+        self.exchange(url, request, accept).await
+    }
+
+    /// Sends `request` (to `url`) if the https-only rule allows it, checks where the response
+    /// came from and its status, and reads at most `max_body_bytes` of its body.
+    async fn exchange(
+        &self,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+        accept: &'static str,
+    ) -> Result<Fetched, JwksError> {
         if !may_fetch(url, self.allow_insecure_http) {
             return Err(JwksError::InsecureUrl(url.to_string()));
         }
@@ -94,9 +129,7 @@ impl Fetcher {
                 message: error_chain(&e.without_url()),
             },
         };
-        let mut response = self
-            .client
-            .get(url.clone())
+        let mut response = request
             .header(USER_AGENT, USER_AGENT_VALUE)
             .header(ACCEPT, accept)
             .send()
@@ -148,6 +181,16 @@ impl Fetcher {
 
     /// Finds the JWKS URL of `issuer`: OpenID Connect discovery first, then RFC 8414.
     pub(crate) async fn discover_jwks_uri(&self, issuer: &str) -> Result<Url, JwksError> {
+        self.discover(issuer, Endpoint::Jwks).await
+    }
+
+    /// Finds the URL `endpoint` of `issuer` in its discovery document: OpenID Connect
+    /// discovery first, then RFC 8414.
+    pub(crate) async fn discover(
+        &self,
+        issuer: &str,
+        endpoint: Endpoint,
+    ) -> Result<Url, JwksError> {
         let trimmed = issuer.trim_end_matches('/');
         let oidc = format!("{trimmed}/.well-known/openid-configuration");
         let oidc = Url::parse(&oidc).map_err(|_| JwksError::Discovery("issuer is not a URL"))?;
@@ -175,19 +218,46 @@ impl Fetcher {
                 document: named.map(str::to_owned),
             });
         }
-        let jwks_uri = doc
-            .get("jwks_uri")
+        let (member, missing, not_url, credentials) = endpoint.texts();
+        let found = doc
+            .get(member)
             .and_then(Value::as_str)
-            .ok_or(JwksError::Discovery("no jwks_uri"))?;
-        let jwks_uri =
-            Url::parse(jwks_uri).map_err(|_| JwksError::Discovery("jwks_uri is not a URL"))?;
+            .ok_or(JwksError::Discovery(missing))?;
+        let found = Url::parse(found).map_err(|_| JwksError::Discovery(not_url))?;
         // Said here without echoing the URL, whose password would reach logs and errors.
-        if !jwks_uri.username().is_empty() || jwks_uri.password().is_some() {
-            return Err(JwksError::Discovery(
-                "jwks_uri carries a username or password",
-            ));
+        if !found.username().is_empty() || found.password().is_some() {
+            return Err(JwksError::Discovery(credentials));
         }
-        Ok(jwks_uri)
+        Ok(found)
+    }
+}
+
+/// A URL a discovery document names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `jwks_uri`
+    Jwks,
+    /// `introspection_endpoint` (RFC 8414 §2, RFC 7662)
+    Introspection,
+}
+
+impl Endpoint {
+    /// The member, and the discovery errors' texts: missing, not a URL, with credentials.
+    fn texts(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Endpoint::Jwks => (
+                "jwks_uri",
+                "no jwks_uri",
+                "jwks_uri is not a URL",
+                "jwks_uri carries a username or password",
+            ),
+            Endpoint::Introspection => (
+                "introspection_endpoint",
+                "no introspection_endpoint",
+                "introspection_endpoint is not a URL",
+                "introspection_endpoint carries a username or password",
+            ),
+        }
     }
 }
 

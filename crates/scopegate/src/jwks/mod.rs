@@ -1,7 +1,7 @@
 //! The issuer's signing keys: parsing a JWKS into a [`KeySet`], finding its URL by discovery,
 //! fetching it, and keeping it fresh without ever hammering the issuer.
 
-mod fetch;
+pub(crate) mod fetch;
 mod key;
 mod set;
 mod source;

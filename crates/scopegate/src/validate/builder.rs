@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::cache::{CacheConfig, token_caches};
 use super::resolved::Registry;
+use super::introspected::Introspection;
 use super::{DEFAULT_MAX_TOKEN_LENGTH, Inner, IssuerState, Validator};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError};
@@ -78,9 +79,33 @@ impl ValidatorBuilder {
         }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
+        let mut introspection: Option<Introspection> = None;
         for config in self.issuers {
             if issuers.iter().any(|i| i.config.issuer == config.issuer) {
                 return Err(ConfigError::DuplicateIssuer(config.issuer.to_string()));
+            }
+            if let Some(wanted) = &config.introspection {
+                if let Some(other) = &introspection {
+                    let first = issuers[other.issuer_index].config.issuer.to_string();
+                    return Err(ConfigError::SeveralIntrospectingIssuers(
+                        first,
+                        config.issuer.to_string(),
+                    ));
+                }
+                // Its own fetcher over the same client and rules as the issuer's keys.
+                let fetcher = crate::jwks::fetcher(
+                    config.http_client.clone(),
+                    wanted.max_body_bytes,
+                    config.allow_insecure_http,
+                )
+                .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+                introspection = Some(Introspection::new(
+                    issuers.len(),
+                    Arc::clone(&config.issuer),
+                    wanted,
+                    fetcher,
+                    Arc::clone(&clock),
+                ));
             }
             issuers.push(IssuerState::new(config, &clock)?);
         }
@@ -104,6 +129,7 @@ impl ValidatorBuilder {
                 max_token_length: self.max_token_length.unwrap_or(DEFAULT_MAX_TOKEN_LENGTH),
                 counters: Arc::new(telemetry::Counters::register()),
                 pool: VerifyPool::start(&self.verify_pool)?,
+                introspection,
             }),
         })
     }

@@ -9,7 +9,7 @@ use super::claims_check::Validity;
 use super::{ChosenIssuer, IssuerState, Validator};
 use crate::claims::AuthContext;
 use crate::clock::{Clock, unix_millis, unix_seconds};
-use crate::error::{AuthError, Reason, TokenProblem};
+use crate::error::{AuthError, Reason};
 
 /// The verified-token caches of a [`Validator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,19 +125,13 @@ impl moka::Expiry<Box<str>, CachedToken> for UntilExpiry {
 }
 
 impl Validator {
-    /// Answers from the caches when it can, without waiting: `None` means the token has to be
-    /// verified. Rejections are counted here; an acceptance is counted by the caller, which
-    /// knows whether something later refuses the request.
-    pub(crate) fn validate_cached(
+    /// The caches' answer for a JWT validated locally (length already checked), without
+    /// waiting: `None` means it has to be verified.
+    pub(super) fn validate_cached_jwt(
         &self,
         token: &str,
     ) -> Option<Result<Arc<AuthContext>, AuthError>> {
         let inner = &*self.inner;
-        if token.len() > inner.max_token_length {
-            let error = AuthError::MalformedToken(TokenProblem::TooLong);
-            self.record_rejection(&error, None);
-            return Some(Err(error));
-        }
         let clock_now = inner.clock.now();
         let now_ms = unix_millis(clock_now);
         if let Some(cache) = &inner.cache {
@@ -164,8 +158,13 @@ impl Validator {
                         }
                     },
                 };
+                let Some((_, key)) = &hit.context.signed else {
+                    // Only signed tokens are cached here; never trust anything else.
+                    cache.invalidate(token);
+                    return None;
+                };
                 let key_trusted = match &issuer.secret {
-                    Some(secret) if Arc::ptr_eq(secret, &hit.context.key) => true,
+                    Some(secret) if Arc::ptr_eq(secret, key) => true,
                     _ => {
                         let source = &issuer.keys;
                         // The runtime that ran the refresh may have ended: start it here.
@@ -176,7 +175,7 @@ impl Validator {
                             return None;
                         }
                         let keys = source.current();
-                        keys.generation() == hit.key_generation || keys.contains(&hit.context.key)
+                        keys.generation() == hit.key_generation || keys.contains(key)
                     }
                 };
                 if now < hit.valid_until
@@ -216,7 +215,8 @@ impl Validator {
         };
         // Only a set known to hold the key may vouch for it on later hits; 0 matches no set.
         let keys = issuer.keys.current();
-        let key_generation = if keys.contains(&context.key) {
+        let signed_by = context.signed.as_ref().map(|(_, key)| key);
+        let key_generation = if signed_by.is_some_and(|key| keys.contains(key)) {
             keys.generation()
         } else {
             0

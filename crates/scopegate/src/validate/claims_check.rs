@@ -68,7 +68,10 @@ pub(super) fn check(
 /// A NumericDate claim (RFC 7519 §2): a JSON number of seconds, possibly fractional, from 0 to
 /// 10^15. Integers and floats share the bounds: an integer `exp` of `i64::MAX` would otherwise be
 /// a token that never expires, and dates before 1970 are no date an access token can carry.
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, AuthError> {
+pub(super) fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, AuthError> {
     // Far beyond any real date (31 million years), far below where f64 loses whole seconds.
     const LIMIT: i64 = 1_000_000_000_000_000;
     let Some(value) = claims.get(name) else {
@@ -92,7 +95,7 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
 }
 
 /// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
-fn audience(claims: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
+pub(super) fn audience(claims: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
     match claims.get("aud") {
         None => Err(AuthError::MissingClaim("aud")),
         Some(Value::String(aud)) => Ok(vec![aud.clone()]),

@@ -29,6 +29,8 @@ use resolved::{ChosenIssuer, Registry};
 mod builder;
 mod cache;
 mod claims_check;
+mod introspected;
+mod introspection_judge;
 mod jose;
 mod keys;
 mod rejection;
@@ -83,6 +85,8 @@ struct Inner {
     max_token_length: usize,
     counters: Arc<telemetry::Counters>,
     pool: VerifyPool,
+    /// The one issuer whose tokens are introspected, if any (see [`crate::introspect`]).
+    introspection: Option<introspected::Introspection>,
 }
 
 /// One issuer: its config, its key source, and its HMAC secret if it has one.
@@ -139,10 +143,10 @@ impl IssuerState {
         Ok(AuthContext {
             claims,
             scopes,
-            algorithm: parsed.alg,
-            key,
+            signed: Some((parsed.alg, key)),
             issuer_index,
             organization,
+            introspected: false,
         })
     }
 }
@@ -176,7 +180,7 @@ impl Validator {
         telemetry::PendingVerdict::new(Arc::clone(&self.inner.counters), anonymous)
     }
 
-    /// Fully verifies `token` and caches the outcome (acceptance uncounted, as in
+    /// Fully verifies (or introspects) `token` and caches the outcome (acceptance uncounted, as in
     /// [`validate_cached`](Self::validate_cached)); `peer`
     /// chooses its lane in the verification pool.
     pub(crate) async fn validate_uncached(
@@ -189,6 +193,18 @@ impl Validator {
         {
             return result;
         }
+        if let Some(result) = self.validate_introspected(token, peer).await {
+            return result;
+        }
+        self.validate_jwt(token, peer).await
+    }
+
+    /// The uncached path of a JWT validated locally: parsed, then verified.
+    async fn validate_jwt(
+        &self,
+        token: &str,
+        peer: Option<IpAddr>,
+    ) -> Result<Arc<AuthContext>, AuthError> {
         let mut parsed = match ParsedToken::parse(token) {
             Ok(parsed) => parsed,
             Err(error) => {

@@ -8,6 +8,7 @@ mod challenges;
 mod cross_site;
 mod guidance;
 mod interop;
+mod introspection;
 mod issuers;
 mod jwks_lifecycle;
 mod key_identity;

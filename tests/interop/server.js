@@ -51,6 +51,8 @@ const CLIENTS = {
   'admin-app': { secret: 'admin-secret', scope: 'read:products write:products' },
   // An M2M app given the built-in "Logto Management API access" role.
   'management-app': { secret: 'management-secret', scope: 'all' },
+  // The shopping API's own app: it asks nothing for itself, it introspects tokens.
+  'shopping-api': { secret: 'shopping-api-secret' },
 };
 const ACCESS_TOKEN_TTL = 3600;
 
@@ -68,7 +70,7 @@ function makeProvider(listenPort) {
       redirect_uris: [],
       // oidc-provider rejects a requested scope outside this list with invalid_scope, but only
       // for scopes it knows as its own (the `scopes` option below), hence both are set.
-      scope: c.scope,
+      ...(c.scope ? { scope: c.scope } : {}),
     })),
     scopes: ['openid', 'offline_access', ...new Set(Object.values(RESOURCES).join(' ').split(' '))],
     // Client metadata is validated as if clients could get ID tokens, whose default alg is RS256
@@ -79,10 +81,15 @@ function makeProvider(listenPort) {
     features: {
       clientCredentials: { enabled: true },
       devInteractions: { enabled: false },
+      // RFC 7662 and RFC 7009 at /oidc/token/introspection and /oidc/token/revocation, as
+      // Logto serves them; any authenticated client may introspect, only a token's own client
+      // may revoke it.
+      introspection: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // defaultResource stays the library default: a request without `resource=` gets an
-        // opaque token, not a JWT. Tests must always name the resource.
+        // opaque token, not a JWT, as at Logto (the introspection tests rely on it).
         getResourceServerInfo(_ctx, resource, _client) {
           const scope = RESOURCES[resource];
           if (!scope) throw new errors.InvalidTarget();

@@ -9,6 +9,7 @@ mod cross_site;
 mod guidance;
 mod interop;
 mod introspection;
+mod introspection_interop;
 mod issuers;
 mod jwks_lifecycle;
 mod key_identity;

@@ -5,7 +5,8 @@
 //!
 //! A Logto tenant at `https://<tenant>.logto.app` (or a self-hosted `http://localhost:3001`)
 //! issues tokens with `iss = <endpoint>/oidc` and publishes its keys at `<endpoint>/oidc/jwks`,
-//! so no discovery round trip is needed.
+//! so no discovery round trip is needed. Its opaque access tokens are introspected at
+//! `<endpoint>/oidc/token/introspection` ([`introspection`]).
 //!
 //! ## Organizations
 //! Logto issues two kinds of organization-scoped tokens:
@@ -31,6 +32,7 @@
 
 use crate::audience::AudienceMatcher;
 use crate::config::{AuthConfig, AuthConfigBuilder};
+use crate::introspect::IntrospectionConfig;
 use crate::jwks::JwksError;
 use crate::organization::OrganizationSource;
 use crate::resolver::{IssuerPattern, IssuerResolver, IssuerTrust, Tenant};
@@ -56,6 +58,33 @@ pub fn config(endpoint: &str, resource: impl Into<String>) -> AuthConfigBuilder 
     AuthConfig::builder(format!("{endpoint}/oidc"), resource)
         .jwks_uri(format!("{endpoint}/oidc/jwks"))
         .organization_sources(organization_sources())
+}
+
+/// Introspection of Logto's opaque access tokens (those it issues when a client names no API
+/// resource) at `<endpoint>/oidc/token/introspection`, authenticated as the Logto application
+/// `app_id` / `app_secret` by `client_secret_basic`, as Logto wants. Logto's opaque tokens carry
+/// no `aud`: keep the default, which accepts a response without one.
+///
+/// ```
+/// use scopegate::logto;
+///
+/// let config = logto::config("https://my-tenant.logto.app", "https://shopping.api")
+///     .introspection(logto::introspection("https://my-tenant.logto.app", "app-id", "app-secret"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(
+///     config.introspection_policy(),
+///     scopegate::introspect::IntrospectionPolicy::OpaqueOnly
+/// );
+/// ```
+pub fn introspection(
+    endpoint: &str,
+    app_id: impl Into<String>,
+    app_secret: impl Into<String>,
+) -> IntrospectionConfig {
+    let endpoint = endpoint.trim_end_matches('/');
+    IntrospectionConfig::new(app_id, app_secret)
+        .endpoint(format!("{endpoint}/oidc/token/introspection"))
 }
 
 /// Also accept organization tokens (`aud = urn:logto:organization:<id>`), with

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod introspection;
 mod products;
 
 use std::net::SocketAddr;
@@ -38,8 +39,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::routing::get;
 use scopegate::{AuthConfig, BearerAuthLayer, ResourceMetadata, Validator};
-use scopegate_dev::{DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer};
+use scopegate_dev::{
+    DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer, OpaqueTokens,
+};
 
+pub use introspection::{DEFAULT_INTROSPECTION_CACHE, IntrospectionSettings};
 pub use products::{
     BodyError, DEFAULT_MAX_PRODUCTS, DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_NAME_CHARS,
     MAX_PAGE_SIZE, MAX_PRICE_CENTS, Product, Store, StoreFull, list as list_products,
@@ -59,7 +63,7 @@ pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(5);
 
 /// Every variable [`Settings::from_env`] reads. Set but empty, each is a mistake (exit code 2),
 /// never a silent default.
-pub const VARIABLES: [&str; 10] = [
+pub const VARIABLES: [&str; 15] = [
     "ISSUER",
     "LOGTO_ENDPOINT",
     "AUDIENCE",
@@ -70,6 +74,11 @@ pub const VARIABLES: [&str; 10] = [
     "WARM_UP_SECS",
     "MAX_PRODUCTS",
     "ALLOW_DEV_ISSUER_ON_NETWORK",
+    "INTROSPECTION_CLIENT_ID",
+    "INTROSPECTION_CLIENT_SECRET",
+    "INTROSPECTION_URL",
+    "INTROSPECTION_CACHE_SECONDS",
+    "INTROSPECT",
 ];
 
 /// The embedded dev issuer's apps: (id, secret, scopes).
@@ -127,6 +136,23 @@ pub enum SetupError {
         /// Why.
         source: std::io::Error,
     },
+    /// One of the two introspection credentials is set without the other.
+    #[error(
+        "INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET go together: {missing} is not set"
+    )]
+    IntrospectionHalfSet {
+        /// The variable that is not set.
+        missing: &'static str,
+    },
+    /// An introspection setting without the credentials that turn introspection on.
+    #[error(
+        "{name} is set, but opaque tokens are off: set INTROSPECTION_CLIENT_ID and \
+         INTROSPECTION_CLIENT_SECRET to turn them on"
+    )]
+    IntrospectionWithoutCredentials {
+        /// The variable set in vain.
+        name: &'static str,
+    },
     /// The dev issuer could not start.
     #[error("cannot start the dev issuer: {0}")]
     DevIssuer(#[from] scopegate_dev::DevIssuerError),
@@ -166,6 +192,8 @@ pub struct Settings {
     /// Start with the embedded dev issuer even when the API or the issuer listens on a
     /// non-loopback address.
     pub allow_dev_issuer_on_network: bool,
+    /// Opaque tokens by introspection; `None`: JWTs only.
+    pub introspection: Option<IntrospectionSettings>,
 }
 
 impl Default for Settings {
@@ -185,6 +213,7 @@ impl Default for Settings {
             warm_up: DEFAULT_WARM_UP,
             max_products: DEFAULT_MAX_PRODUCTS,
             allow_dev_issuer_on_network: false,
+            introspection: None,
         }
     }
 }
@@ -192,8 +221,10 @@ impl Default for Settings {
 impl Settings {
     /// Reads the [`VARIABLES`]: `ISSUER` (or `LOGTO_ENDPOINT`, the m2m client's name, from which
     /// `ISSUER` is `<endpoint>/oidc` and `JWKS_URI` `<endpoint>/oidc/jwks`), `AUDIENCE`,
-    /// `JWKS_URI`, `METADATA_URL`, `BIND`, `DEV_ISSUER_BIND`, `WARM_UP_SECS`, `MAX_PRODUCTS` and
-    /// `ALLOW_DEV_ISSUER_ON_NETWORK` (`1` or `true`).
+    /// `JWKS_URI`, `METADATA_URL`, `BIND`, `DEV_ISSUER_BIND`, `WARM_UP_SECS`, `MAX_PRODUCTS`,
+    /// `ALLOW_DEV_ISSUER_ON_NETWORK` (`1` or `true`), and for opaque tokens
+    /// `INTROSPECTION_CLIENT_ID`, `INTROSPECTION_CLIENT_SECRET`, `INTROSPECTION_URL`,
+    /// `INTROSPECTION_CACHE_SECONDS` and `INTROSPECT` ([`IntrospectionSettings`]).
     pub fn from_env() -> Result<Settings, SetupError> {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
@@ -290,6 +321,7 @@ impl Settings {
             },
             max_products,
             allow_dev_issuer_on_network,
+            introspection: IntrospectionSettings::from_lookup(&var)?,
         })
     }
 
@@ -405,6 +437,8 @@ fn setting_of(error: &scopegate::ConfigError) -> &'static str {
         | E::ResourceNotAnAudience(_) => "AUDIENCE",
         E::InvalidMetadataUrl(_) => "METADATA_URL",
         E::InsecureJwksUrl(_) | E::InvalidJwksUrl(_) => "JWKS_URI",
+        E::InsecureIntrospectionUrl(_) | E::InvalidIntrospectionUrl(_) => "INTROSPECTION_URL",
+        E::InvalidIntrospection(_) => "INTROSPECTION_CLIENT_ID",
         _ => "ISSUER, AUDIENCE, JWKS_URI",
     }
 }
@@ -438,6 +472,19 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
                 DEV_MANAGEMENT_APP_ID,
                 DEV_MANAGEMENT_APP_SECRET,
             ));
+            // With introspection on, the dev issuer behaves as Logto: a token requested without
+            // `resource` is opaque, and the API may introspect with its own credentials.
+            if let Some(introspection) = &settings.introspection {
+                builder =
+                    builder
+                        .opaque_tokens(OpaqueTokens::WithoutResource)
+                        .client(DevClient::new(
+                            introspection.client_id.clone(),
+                            introspection.client_secret.clone(),
+                            settings.audience.clone(),
+                            [""; 0],
+                        ));
+            }
             let dev = builder.start().await?;
             (dev.issuer().to_owned(), Some(dev))
         }
@@ -445,6 +492,9 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     let mut config = AuthConfig::builder(issuer.clone(), settings.audience.clone());
     if let Some(jwks_uri) = &settings.jwks_uri {
         config = config.jwks_uri(jwks_uri.clone());
+    }
+    if let Some(introspection) = &settings.introspection {
+        config = config.introspection(introspection.config());
     }
     let refused = |source| SetupError::Config {
         setting: setting_of(&source),

@@ -12,7 +12,9 @@ use scopegate::extract::Auth;
 use scopegate::introspect::{ClientAuthMethod, IntrospectionConfig, IntrospectionPolicy};
 use scopegate::{AuthError, BearerAuthLayer, TestClock, Validator, require_scopes};
 use scopegate_dev::{DevClient, DevIssuer, JwksFault, OpaqueTokens, unix_now};
-use scopegate_tests::{RESOURCE, client, config_for, get as get_with, serve};
+use scopegate_tests::{
+    Counters, RESOURCE, client, client_credentials, config_for, get as get_with, serve,
+};
 use serde_json::{Value, json};
 
 /// The API's own credentials at the issuer, for introspection.
@@ -60,16 +62,7 @@ async fn api(validator: Validator) -> String {
 
 /// An opaque token by the client_credentials grant without `resource`, as Logto issues one.
 async fn opaque_token(issuer: &DevIssuer, id: &str, secret: &str) -> String {
-    let body: Value = client()
-        .post(issuer.token_endpoint())
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = client_credentials(&issuer.token_endpoint(), id, secret, &[]).await;
     let token = body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(token.matches('.').count(), 0, "opaque, not a JWT: {token}");
     token
@@ -111,144 +104,30 @@ async fn every_kind_of_answer_gets_its_status() {
     };
     let huge = json!({ "active": true, "padding": "x".repeat(70 * 1024) });
     // (what, answer, strict audience, status, RFC 6750 error)
+    let invalid = Some("invalid_token");
+    #[rustfmt::skip]
     let rows: Vec<(&str, Answer, bool, u16, Option<&str>)> = vec![
         ("active with scopes", Answer::Real, false, 200, None),
-        (
-            "inactive",
-            Answer::Unknown,
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "wrong iss",
-            active(json!({"iss": "https://evil.example"})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "aud missing, strict",
-            active(json!({"aud": null})),
-            true,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "aud missing, lenient",
-            active(json!({"aud": null})),
-            false,
-            200,
-            None,
-        ),
-        (
-            "aud wrong",
-            active(json!({"aud": "https://other.api"})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "aud wrong, strict",
-            active(json!({"aud": "https://other.api"})),
-            true,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "expired exp",
-            active(json!({"exp": now - 3600})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "nbf ahead",
-            active(json!({"nbf": now + 3600})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "active as a string",
-            active(json!({"active": "true"})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "no active",
-            active(json!({"active": null})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "scope as an array",
-            active(json!({"scope": ["read:products"]})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "a refresh token",
-            active(json!({"token_type": "refresh_token"})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "sender-constrained (cnf)",
-            active(json!({"cnf": {"jkt": "abc"}})),
-            false,
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "without the scope",
-            active(json!({"scope": "write:products"})),
-            false,
-            403,
-            Some("insufficient_scope"),
-        ),
-        (
-            "malformed JSON",
-            Answer::Fault(JwksFault::Body(b"{\"active\": tru".to_vec())),
-            false,
-            503,
-            None,
-        ),
-        (
-            "an array, not an object",
-            Answer::Fault(JwksFault::Body(b"[true]".to_vec())),
-            false,
-            503,
-            None,
-        ),
-        (
-            "duplicate members",
-            Answer::Fault(JwksFault::Body(
-                br#"{"active":false,"active":true}"#.to_vec(),
-            )),
-            false,
-            503,
-            None,
-        ),
+        ("inactive", Answer::Unknown, false, 401, invalid),
+        ("wrong iss", active(json!({"iss": "https://evil.example"})), false, 401, invalid),
+        ("aud missing, strict", active(json!({"aud": null})), true, 401, invalid),
+        ("aud missing, lenient", active(json!({"aud": null})), false, 200, None),
+        ("aud wrong", active(json!({"aud": "https://other.api"})), false, 401, invalid),
+        ("aud wrong, strict", active(json!({"aud": "https://other.api"})), true, 401, invalid),
+        ("expired exp", active(json!({"exp": now - 3600})), false, 401, invalid),
+        ("nbf ahead", active(json!({"nbf": now + 3600})), false, 401, invalid),
+        ("active as a string", active(json!({"active": "true"})), false, 401, invalid),
+        ("no active", active(json!({"active": null})), false, 401, invalid),
+        ("scope as an array", active(json!({"scope": ["read:products"]})), false, 401, invalid),
+        ("a refresh token", active(json!({"token_type": "refresh_token"})), false, 401, invalid),
+        ("sender-constrained (cnf)", active(json!({"cnf": {"jkt": "abc"}})), false, 401, invalid),
+        ("without the scope", active(json!({"scope": "write:products"})), false, 403, Some("insufficient_scope")),
+        ("malformed JSON", Answer::Fault(JwksFault::Body(b"{\"active\": tru".to_vec())), false, 503, None),
+        ("an array, not an object", Answer::Fault(JwksFault::Body(b"[true]".to_vec())), false, 503, None),
+        ("duplicate members", Answer::Fault(JwksFault::Body(br#"{"active":false,"active":true}"#.to_vec())), false, 503, None),
         ("oversized", Answer::Document(huge), false, 503, None),
-        (
-            "5xx",
-            Answer::Fault(JwksFault::Status(502)),
-            false,
-            503,
-            None,
-        ),
-        (
-            "credentials refused (401)",
-            Answer::Fault(JwksFault::Status(401)),
-            false,
-            503,
-            None,
-        ),
+        ("5xx", Answer::Fault(JwksFault::Status(502)), false, 503, None),
+        ("credentials refused (401)", Answer::Fault(JwksFault::Status(401)), false, 503, None),
         ("endpoint down", Answer::Down, false, 503, None),
         ("slow", Answer::Slow, false, 503, None),
     ];
@@ -391,16 +270,8 @@ async fn always_introspects_jwts_too_and_sees_their_revocation() {
         .policy(IntrospectionPolicy::Always)
         .cache_ttl(Duration::from_secs(10));
     let validator = validator(&issuer, config, &clock);
-    let body: Value = client()
-        .post(issuer.token_endpoint())
-        .basic_auth("read-app", Some("read-secret"))
-        .form(&[("grant_type", "client_credentials"), ("resource", RESOURCE)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (endpoint, resource) = (issuer.token_endpoint(), [("resource", RESOURCE)]);
+    let body = client_credentials(&endpoint, "read-app", "read-secret", &resource).await;
     let jwt = body["access_token"].as_str().unwrap();
     let context = validator.validate(jwt).await.unwrap();
     assert!(context.is_introspected());
@@ -467,7 +338,13 @@ async fn a_flood_of_random_tokens_keeps_calls_in_flight_bounded() {
     let issuer = issuer().await;
     let clock = TestClock::at_system_time();
     let config = introspection().max_in_flight(MAX_IN_FLIGHT);
-    let url = Arc::new(api(validator(&issuer, config, &clock)).await);
+    let counters = Arc::new(Counters::default());
+    let validator = counters.build(
+        Validator::builder()
+            .issuer(config_for(&issuer).introspection(config).build().unwrap())
+            .clock(clock.clone()),
+    );
+    let url = Arc::new(api(validator).await);
     // Each call takes a little while, as at a real authorization server, so that calls pile up.
     issuer.set_introspection_delay(Duration::from_millis(20));
     let http = client();
@@ -498,4 +375,50 @@ async fn a_flood_of_random_tokens_keeps_calls_in_flight_bounded() {
     // on a starved machine, a call past the timeout).
     let calls = issuer.introspection_requests() as usize;
     assert!(unauthorized > 0 && calls >= unauthorized && calls <= TOKENS);
+    // One outcome per token, each counted: refused (401), shed or failed (503).
+    assert_eq!(
+        counters.total("scopegate_introspections_total"),
+        TOKENS as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shopping_api_on_its_dev_issuer_takes_opaque_tokens_as_the_readme_says() {
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let settings = shopping_api::Settings::from_lookup(|name| match name {
+        "INTROSPECTION_CLIENT_ID" => Some("shopping-api".into()),
+        "INTROSPECTION_CLIENT_SECRET" => Some("api-secret".into()),
+        _ => None,
+    })
+    .unwrap();
+    let introspection = settings.introspection.clone().unwrap();
+    assert_eq!(
+        introspection.cache,
+        shopping_api::DEFAULT_INTROSPECTION_CACHE
+    );
+    assert!(!introspection.always);
+    let shop = shopping_api::start(shopping_api::Settings {
+        bind: loopback,
+        dev_issuer_bind: loopback,
+        ..settings
+    })
+    .await
+    .unwrap();
+    let dev = shop.dev_issuer.as_ref().unwrap();
+    let token = opaque_token(dev, "shopping-reader", "reader-secret").await;
+    let products = format!("http://{}/products", shop.addr);
+    assert_eq!(get_with(&products, Some(&token)).await.status, 200);
+    let refused = client()
+        .post(&products)
+        .bearer_auth(&token)
+        .json(&json!({"name": "tea", "price_cents": 100}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "read:products only");
+    assert_eq!(
+        dev.introspection_requests(),
+        1,
+        "the second request hit the cache"
+    );
 }

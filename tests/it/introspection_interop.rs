@@ -8,8 +8,7 @@ use std::time::Duration;
 use scopegate::introspect::IntrospectionConfig;
 use scopegate::{AuthConfig, AuthError, TestClock, Validator};
 use scopegate_tests::interop::Provider;
-use scopegate_tests::{RESOURCE, client};
-use serde_json::Value;
+use scopegate_tests::{RESOURCE, client, client_credentials};
 use shopping_api::{IntrospectionSettings, Settings, start};
 
 const API_ID: &str = "shopping-api";
@@ -17,19 +16,9 @@ const API_SECRET: &str = "shopping-api-secret";
 
 /// An opaque token for `read-app`, asked without `resource`.
 async fn opaque_token(provider: &Provider) -> String {
-    let body: Value = client()
-        .post(format!("{}/token", provider.issuer))
-        .basic_auth("read-app", Some("read-secret"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "read:products"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let endpoint = format!("{}/token", provider.issuer);
+    let scope = [("scope", "read:products")];
+    let body = client_credentials(&endpoint, "read-app", "read-secret", &scope).await;
     let token = body["access_token"].as_str().expect("a token").to_owned();
     assert!(!token.contains('.'), "opaque, not a JWT: {body}");
     token

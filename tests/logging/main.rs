@@ -194,3 +194,52 @@ fn a_refresh_logs_at_info_only_when_the_key_set_changed() {
         .collect();
     assert_eq!(levels, ["INFO", "DEBUG", "INFO"]);
 }
+
+/// Issue 16 item 5: an introspection endpoint that fails is logged once per outage (a warning
+/// when it starts, a line when it ends), however many requests it fails.
+#[test]
+fn an_introspection_outage_is_logged_once() {
+    use scopegate::introspect::IntrospectionConfig;
+    let captured = captured();
+    let issuer_url = runtime().block_on(async {
+        let issuer = scopegate_dev::DevIssuer::builder()
+            .client(scopegate_dev::DevClient::new(
+                "api",
+                "api-secret",
+                RESOURCE,
+                [""; 0],
+            ))
+            .start()
+            .await
+            .unwrap();
+        let config = config_for(&issuer)
+            .introspection(IntrospectionConfig::new("api", "api-secret"))
+            .build()
+            .unwrap();
+        let validator = Validator::new(config).unwrap();
+        issuer.set_introspection_fault(Some(JwksFault::Status(502)));
+        for i in 0..5 {
+            let error = validator
+                .validate(&format!("opaque-{i}"))
+                .await
+                .unwrap_err();
+            assert!(matches!(error, AuthError::IntrospectionUnavailable { .. }));
+        }
+        issuer.set_introspection_fault(None);
+        let token = issuer.issue_opaque("app", None, "read:products");
+        validator.validate(&token).await.unwrap();
+        issuer.issuer().to_owned()
+    });
+    let marker = format!("issuer={issuer_url} ");
+    let warnings = captured
+        .lines_with(&marker)
+        .into_iter()
+        .filter(|l| l.contains("introspection endpoint unavailable"))
+        .count();
+    assert_eq!(warnings, 1, "{:?}", captured.lines_with(&marker));
+    let recovered = captured.lines_with(&marker);
+    assert!(
+        recovered.iter().any(|l| l.contains("answers again")),
+        "{recovered:?}"
+    );
+}

@@ -255,3 +255,25 @@ pub async fn until(what: &str, mut condition: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// The JSON answer of `token_endpoint` to a client_credentials request by `id` / `secret` (HTTP
+/// Basic) with the `extra` form parameters (`resource`, `scope`).
+pub async fn client_credentials(
+    token_endpoint: &str,
+    id: &str,
+    secret: &str,
+    extra: &[(&str, &str)],
+) -> Value {
+    let mut form = vec![("grant_type", "client_credentials")];
+    form.extend_from_slice(extra);
+    client()
+        .post(token_endpoint)
+        .basic_auth(id, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

@@ -159,6 +159,22 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The authenticated client and the one `token` parameter of an introspection or revocation
+/// request, or the refusal.
+fn client_and_token(
+    state: &State,
+    headers: &HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<(String, String), Response> {
+    let bad = |what| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", what);
+    let Ok(Form(form)) = form else {
+        return Err(bad("form body required"));
+    };
+    let client = authenticate_client(state, headers, &form)?;
+    let token = token_parameter(&form).ok_or_else(|| bad("one token is required"))?;
+    Ok((client, token.to_owned()))
+}
+
 /// The `token` parameter, given once.
 fn token_parameter(form: &[(String, String)]) -> Option<&str> {
     let mut tokens = form.iter().filter(|(name, _)| name == "token");
@@ -184,25 +200,11 @@ pub(crate) async fn introspect(
     if let Some(fault) = fault {
         return crate::server::fault_response(fault).await;
     }
-    let Ok(Form(form)) = form else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "form body required",
-        );
-    };
-    let client = match authenticate_client(&state, &headers, &form) {
-        Ok(client) => client,
+    let (client, token) = match client_and_token(&state, &headers, form) {
+        Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    let Some(token) = token_parameter(&form) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "one token is required",
-        );
-    };
-    let response = state.introspection_response(token);
+    let response = state.introspection_response(&token);
     let wants_jwt = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -233,27 +235,13 @@ pub(crate) async fn revoke(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     state.opaque.revocations.fetch_add(1, Ordering::SeqCst);
-    let Ok(Form(form)) = form else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "form body required",
-        );
-    };
-    let client = match authenticate_client(&state, &headers, &form) {
-        Ok(client) => client,
+    let (client, token) = match client_and_token(&state, &headers, form) {
+        Ok(found) => found,
         Err(refusal) => return refusal,
-    };
-    let Some(token) = token_parameter(&form) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "one token is required",
-        );
     };
     // RFC 7009 §2.1: only the client the token was issued to may revoke it; §2.2: an unknown
     // token is answered 200 all the same.
-    if let Some(grant) = lock(&state.opaque.grants).get_mut(token)
+    if let Some(grant) = lock(&state.opaque.grants).get_mut(&token)
         && grant.client_id == client
     {
         grant.revoked = true;

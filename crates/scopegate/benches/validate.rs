@@ -12,29 +12,17 @@
 //! `cargo bench -p scopegate --bench validate --no-default-features --features rust-crypto,axum`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
 use scopegate::{AuthConfig, CacheConfig, KeySet, Validator};
 use scopegate_dev::{DevIssuer, SigningAlgorithm};
 
-const RESOURCE: &str = "https://shopping.api";
+mod support;
+use support::ready;
 
-/// Polls a future that needs no I/O and no other thread (a cache hit) to completion.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("a cache hit waited"),
-    }
-}
+const RESOURCE: &str = "https://shopping.api";
 
 struct Setup {
     // Its server is irrelevant here; its keys and minting are not.

@@ -44,6 +44,8 @@
 //! * [`Validator`] ([`validate`]): verifies it against the issuer's [`jwks`] and the
 //!   [`AuthConfig`] ([`config`]), with a verified-token cache; first-sight signature checks run
 //!   on a bounded [`verify_pool`];
+//! * [`introspect`]: opaque tokens (and, if asked, every token) resolved by RFC 7662
+//!   introspection at the issuer, cached, into the same [`AuthContext`];
 //! * [`BearerAuthLayer`]: puts the [`AuthContext`] ([`claims`]) in the request extensions;
 //! * [`guard`], [`organization`] and [`extract`]: per-route requirements (scopes, the organization)
 //!   and

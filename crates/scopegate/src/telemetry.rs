@@ -7,6 +7,7 @@
 //! | `scopegate_token_cache_total` | counter | `result` (`hit`, `miss`, `known_bad`) | verified-token cache lookups; `known_bad` is a replayed bad signature answered without verifying |
 //! | `scopegate_signature_checks_total` | counter | `result` (`valid`, `invalid`) | signature verifications actually performed |
 //! | `scopegate_verifications_shed_total` | counter | `reason` (`queue_full`, `deadline`, `failed`) | first-sight signature checks refused with `503` + `Retry-After` without running: the [verification pool](crate::verify_pool)'s queue was full, or the check waited past its deadline |
+//! | `scopegate_introspections_total` | counter | `result` (`active`, `refused`, `error`, `shed`) | introspection calls (RFC 7662) by outcome: an active token, a refused one (`active: false` or an answer that refuses it), an endpoint failure (503), or a token refused with 503 without a call because `max_in_flight` calls run and `max_queued` wait; cache hits and waiters of a shared call are not counted |
 //! | `scopegate_jwks_fetches_total` | counter | `issuer`, `result` (`ok`, `error`), `reason` (`initial`, `unknown_kid`, `scheduled`, `warm_up`, `overdue`) | key-set fetch attempts |
 //! | `scopegate_jwks_fetch_duration_seconds` | histogram | `issuer` | duration of each fetch attempt |
 //! | `scopegate_jwks_keys` | gauge | `issuer` | keys in the current set |

@@ -40,7 +40,7 @@ fn run(command: &mut Command) -> (Option<i32>, String, String) {
 
 #[test]
 fn bad_configuration_is_one_line_and_exit_code_2() {
-    let cases: [(&[(&str, &str)], &str); 12] = [
+    let cases: [(&[(&str, &str)], &str); 16] = [
         // Set but empty is a mistake, not the default (issue 20 item 10).
         (
             &[("AUDIENCE", "")],
@@ -100,6 +100,34 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
         (
             &[("WARM_UP_SECS", "soon")],
             "WARM_UP_SECS=\"soon\" is not a whole number of seconds",
+        ),
+        // Opaque tokens: both credentials or neither, and nothing else without them.
+        (
+            &[("INTROSPECTION_CLIENT_ID", "api")],
+            "INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET go together: \
+             INTROSPECTION_CLIENT_SECRET is not set",
+        ),
+        (
+            &[("INTROSPECT", "always")],
+            "INTROSPECT is set, but opaque tokens are off",
+        ),
+        (
+            &[
+                ("INTROSPECTION_CLIENT_ID", "api"),
+                ("INTROSPECTION_CLIENT_SECRET", "s"),
+                ("INTROSPECT", "sometimes"),
+            ],
+            "INTROSPECT=\"sometimes\" is not opaque or always",
+        ),
+        (
+            &[
+                ("ISSUER", "https://id.example.com/oidc"),
+                ("INTROSPECTION_CLIENT_ID", "api"),
+                ("INTROSPECTION_CLIENT_SECRET", "s"),
+                ("INTROSPECTION_URL", "http://id.example.com/introspect"),
+            ],
+            "INTROSPECTION_URL: invalid authorization settings: introspection URL \
+             http://id.example.com/introspect must be https",
         ),
     ];
     for (env, expected) in cases {

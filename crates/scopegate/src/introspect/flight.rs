@@ -63,10 +63,18 @@ pub(crate) struct Flights {
     clock: Arc<dyn Clock>,
     /// Whether the endpoint is failing: logged once when it starts and once when it ends.
     outage: AtomicBool,
+    /// For log lines.
+    issuer: Arc<str>,
+    /// `scopegate_introspections_total` by result: active, refused, error, shed.
+    outcomes: [metrics::Counter; 4],
 }
 
 impl Flights {
-    pub(crate) fn new(config: &IntrospectionConfig, clock: Arc<dyn Clock>) -> Flights {
+    pub(crate) fn new(
+        config: &IntrospectionConfig,
+        clock: Arc<dyn Clock>,
+        issuer: Arc<str>,
+    ) -> Flights {
         let longest = config.cache_ttl.max(config.inactive_ttl);
         let cache = (config.cache_capacity > 0 && !longest.is_zero()).then(|| {
             moka::sync::Cache::builder()
@@ -86,6 +94,10 @@ impl Flights {
             timeout: config.timeout,
             clock,
             outage: AtomicBool::new(false),
+            outcomes: ["active", "refused", "error", "shed"].map(
+                |result| metrics::counter!("scopegate_introspections_total", "result" => result),
+            ),
+            issuer,
         }
     }
 
@@ -118,9 +130,8 @@ impl Flights {
             token,
             flight: &flight,
         };
-        let entry = flight.get_or_init(|| self.call(token, ask)).await;
-        let entry = entry.clone()?;
-        Ok(judge_now(&entry.verdict, unix_seconds(self.clock.now()))?)
+        let entry = flight.get_or_init(|| self.call(token, ask)).await.clone()?;
+        judge_now(&entry.verdict, unix_seconds(self.clock.now()))
     }
 
     /// The flight for `token`, joined or started.
@@ -140,13 +151,13 @@ impl Flights {
             Err(_) => {
                 if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
                     self.queued.fetch_sub(1, Ordering::AcqRel);
-                    return Err(shed());
+                    return Err(self.shed());
                 }
                 let waited = tokio::time::timeout_at(deadline, self.permits.acquire()).await;
                 self.queued.fetch_sub(1, Ordering::AcqRel);
                 match waited {
                     Ok(Ok(permit)) => permit,
-                    _ => return Err(shed()),
+                    _ => return Err(self.shed()),
                 }
             }
         };
@@ -160,6 +171,7 @@ impl Flights {
                 verdict
             }
             Err(Unavailable(why)) => {
+                self.outcomes[2].increment(1);
                 self.endpoint_failed(&why);
                 return Err(AuthError::IntrospectionUnavailable {
                     retry_after: SHED_RETRY_AFTER,
@@ -167,10 +179,11 @@ impl Flights {
             }
         };
         let now = self.clock.now();
-        let ttl = match &verdict {
-            Verdict::Active { .. } => self.cache_ttl,
-            Verdict::Refused(_) => self.inactive_ttl,
+        let (ttl, outcome) = match &verdict {
+            Verdict::Active { .. } => (self.cache_ttl, 0),
+            Verdict::Refused(_) => (self.inactive_ttl, 1),
         };
+        self.outcomes[outcome].increment(1);
         let entry = Entry {
             verdict,
             fresh_until: unix_millis(now + ttl),
@@ -186,10 +199,16 @@ impl Flights {
     /// Notes a failed call: a warning when it starts an outage, DEBUG while it lasts.
     fn endpoint_failed(&self, why: &str) {
         if self.outage.swap(true, Ordering::AcqRel) {
-            tracing::debug!(target: "scopegate::introspect", %why, "introspection failed");
+            tracing::debug!(
+                target: "scopegate::introspect",
+                issuer = %self.issuer,
+                %why,
+                "introspection failed"
+            );
         } else {
             tracing::warn!(
                 target: "scopegate::introspect",
+                issuer = %self.issuer,
                 %why,
                 "introspection endpoint unavailable: tokens that need it get 503 until it answers"
             );
@@ -199,19 +218,25 @@ impl Flights {
     /// Notes an answer; logs the end of an outage.
     fn endpoint_answered(&self) {
         if self.outage.swap(false, Ordering::AcqRel) {
-            tracing::info!(target: "scopegate::introspect", "introspection endpoint answers again");
+            tracing::info!(
+                target: "scopegate::introspect",
+                issuer = %self.issuer,
+                "introspection endpoint answers again"
+            );
+        }
+    }
+
+    /// A token refused without a call: too many wait for one.
+    fn shed(&self) -> AuthError {
+        self.outcomes[3].increment(1);
+        AuthError::Overloaded {
+            retry_after: SHED_RETRY_AFTER,
         }
     }
 
     /// Calls waiting for a slot right now.
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
-    }
-}
-
-fn shed() -> AuthError {
-    AuthError::Overloaded {
-        retry_after: SHED_RETRY_AFTER,
     }
 }
 

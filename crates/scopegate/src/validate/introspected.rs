@@ -39,8 +39,8 @@ impl Introspection {
             policy: config.policy,
             require_audience: config.require_audience,
             client_id: config.client_id.clone(),
-            exchange: Exchange::new(fetcher, issuer, config),
-            flights: Flights::new(config, clock),
+            exchange: Exchange::new(fetcher, Arc::clone(&issuer), config),
+            flights: Flights::new(config, clock, issuer),
         }
     }
 }

@@ -230,7 +230,7 @@ fn an_introspection_outage_is_logged_once() {
         validator.validate(&token).await.unwrap();
         issuer.issuer().to_owned()
     });
-    let marker = format!("issuer={issuer_url} ");
+    let marker = format!("issuer={issuer_url}");
     let warnings = captured
         .lines_with(&marker)
         .into_iter()

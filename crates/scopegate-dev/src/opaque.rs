@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde_json::{Value, json};
 
-use crate::server::{authenticate_client, oauth_error};
+use crate::server::{OAuthRefusal, authenticate_client};
 use crate::{JwksFault, State, lock, unix_now};
 
 /// When the token endpoint issues opaque tokens instead of JWTs.
@@ -165,8 +165,12 @@ fn client_and_token(
     state: &State,
     headers: &HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<(String, String), Response> {
-    let bad = |what| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", what);
+) -> Result<(String, String), OAuthRefusal> {
+    let bad = |description| OAuthRefusal {
+        status: StatusCode::BAD_REQUEST,
+        error: "invalid_request",
+        description,
+    };
     let Ok(Form(form)) = form else {
         return Err(bad("form body required"));
     };
@@ -202,7 +206,7 @@ pub(crate) async fn introspect(
     }
     let (client, token) = match client_and_token(&state, &headers, form) {
         Ok(found) => found,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let response = state.introspection_response(&token);
     let wants_jwt = headers
@@ -237,7 +241,7 @@ pub(crate) async fn revoke(
     state.opaque.revocations.fetch_add(1, Ordering::SeqCst);
     let (client, token) = match client_and_token(&state, &headers, form) {
         Ok(found) => found,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     // RFC 7009 §2.1: only the client the token was issued to may revoke it; §2.2: an unknown
     // token is answered 200 all the same.

@@ -236,7 +236,7 @@ async fn token(
     };
     let client = match registered_client(&state, &id, &secret) {
         Ok(client) => client,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     if request.grant_type.as_deref() != Some("client_credentials") {
         return oauth_error(
@@ -335,21 +335,33 @@ fn client_credentials(
     }
 }
 
+/// An RFC 6749 §5.2 refusal, rendered by [`oauth_error`] when answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OAuthRefusal {
+    pub(crate) status: StatusCode,
+    pub(crate) error: &'static str,
+    pub(crate) description: &'static str,
+}
+
+impl IntoResponse for OAuthRefusal {
+    fn into_response(self) -> Response {
+        oauth_error(self.status, self.error, self.description)
+    }
+}
+
 /// The registered client with this id and secret, or the `invalid_client` refusal.
 fn registered_client<'s>(
     state: &'s State,
     id: &str,
     secret: &str,
-) -> Result<&'s crate::DevClient, Response> {
+) -> Result<&'s crate::DevClient, OAuthRefusal> {
     let client = state.clients.iter().find(|c| c.id == id);
     client
         .filter(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()))
-        .ok_or_else(|| {
-            oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication failed",
-            )
+        .ok_or(OAuthRefusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: "client authentication failed",
         })
 }
 
@@ -359,7 +371,7 @@ pub(crate) fn authenticate_client(
     state: &State,
     headers: &HeaderMap,
     form: &[(String, String)],
-) -> Result<String, Response> {
+) -> Result<String, OAuthRefusal> {
     let field = |name: &str| {
         let mut values = form.iter().filter(|(n, _)| n == name).map(|(_, v)| v);
         match (values.next(), values.next()) {
@@ -372,11 +384,11 @@ pub(crate) fn authenticate_client(
         (Some(basic), None) => basic,
         (None, Some(posted)) => posted,
         _ => {
-            return Err(oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "exactly one client authentication method is required",
-            ));
+            return Err(OAuthRefusal {
+                status: StatusCode::UNAUTHORIZED,
+                error: "invalid_client",
+                description: "exactly one client authentication method is required",
+            });
         }
     };
     registered_client(state, &id, &secret).map(|c| c.id.clone())

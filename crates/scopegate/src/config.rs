@@ -277,7 +277,9 @@ impl AuthConfigBuilder {
     /// Introspects this issuer's tokens (RFC 7662) as `introspection` says: opaque tokens by
     /// default, or every token (see [`introspect`](crate::introspect)). The HTTP client, the
     /// https-only rule and [`allow_insecure_http`](Self::allow_insecure_http) are the JWKS
-    /// fetch's.
+    /// fetch's. It applies to an issuer given to
+    /// [`ValidatorBuilder::issuer`](crate::ValidatorBuilder::issuer); a tenant's config returned
+    /// by a resolver's policy is never introspected (an opaque token names no tenant).
     pub fn introspection(mut self, introspection: IntrospectionConfig) -> Self {
         self.introspection = Some(introspection);
         self

@@ -5,7 +5,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 /// Polls a future that needs no I/O and no other thread (a cache hit) to completion.
-pub fn ready<F: Future>(future: F) -> F::Output {
+pub(crate) fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     match future
         .as_mut()

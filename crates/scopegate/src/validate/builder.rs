@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::cache::{CacheConfig, token_caches};
-use super::resolved::Registry;
 use super::introspected::Introspection;
+use super::resolved::Registry;
 use super::{DEFAULT_MAX_TOKEN_LENGTH, Inner, IssuerState, Validator};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError};

@@ -9,11 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
@@ -21,18 +18,10 @@ use scopegate::{AuthConfig, AuthContext, BearerAuthLayer, KeySet, Validator};
 use scopegate_dev::DevIssuer;
 use tower::{Layer as _, Service as _, service_fn};
 
-const RESOURCE: &str = "https://shopping.api";
+mod support;
+use support::ready;
 
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("a cache hit waited"),
-    }
-}
+const RESOURCE: &str = "https://shopping.api";
 
 /// Stands for an extension axum puts on every request (its matched path, its state).
 #[derive(Clone)]

@@ -16,9 +16,11 @@ use std::time::Duration;
 
 use url::Url;
 
+mod checks;
 mod error;
 mod redact;
 
+use checks::{check_discoverable, check_introspection, check_policy};
 pub use error::ConfigError;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
@@ -336,22 +338,7 @@ impl AuthConfigBuilder {
             check_discoverable(&self.issuer, secure)?;
         }
         if let Some(introspection) = &self.introspection {
-            if let Some(problem) = introspection.problem() {
-                return Err(ConfigError::InvalidIntrospection(problem));
-            }
-            match &introspection.endpoint {
-                Some(uri) => {
-                    let url = Url::parse(uri)
-                        .map_err(|_| ConfigError::InvalidIntrospectionUrl(uri.clone()))?;
-                    if has_credentials(&url) {
-                        return Err(ConfigError::CredentialsInUrl("introspection URL"));
-                    }
-                    if !secure(&url) {
-                        return Err(ConfigError::InsecureIntrospectionUrl(uri.clone()));
-                    }
-                }
-                None => check_discoverable(&self.issuer, secure)?,
-            }
+            check_introspection(introspection, &self.issuer, secure)?;
         }
         let hmac = self.algorithms.intersection(AlgorithmSet::HMAC);
         match &self.symmetric_secret {
@@ -379,42 +366,6 @@ impl AuthConfigBuilder {
             introspection: self.introspection,
         })
     }
-}
-
-/// Why an issuer cannot be discovered, in the words that point to the fix.
-fn check_discoverable(issuer: &str, secure: impl Fn(&Url) -> bool) -> Result<(), ConfigError> {
-    match Url::parse(issuer) {
-        Ok(url) if secure(&url) => Ok(()),
-        Ok(url) if url.scheme() == "http" => {
-            Err(ConfigError::IssuerNotDiscoverable(issuer.to_owned()))
-        }
-        // `tenant.logto.app/oidc` does not parse; `localhost:3001/oidc` parses with the scheme
-        // `localhost`: both are a host written without a scheme.
-        Err(url::ParseError::RelativeUrlWithoutBase) if !issuer.contains(char::is_whitespace) => {
-            Err(ConfigError::IssuerMissingScheme(issuer.to_owned()))
-        }
-        Ok(url) if url.cannot_be_a_base() => {
-            Err(ConfigError::IssuerMissingScheme(issuer.to_owned()))
-        }
-        _ => Err(ConfigError::IssuerNotAUrl(issuer.to_owned())),
-    }
-}
-
-fn check_policy(policy: &JwksPolicy) -> Result<(), ConfigError> {
-    let problem = if policy.fetch_timeout.is_zero() {
-        Some("fetch_timeout is zero")
-    } else if policy.min_refresh_interval.is_zero() {
-        Some("min_refresh_interval is zero")
-    } else if policy.min_refresh_interval > policy.max_refresh_interval {
-        Some("min_refresh_interval exceeds max_refresh_interval")
-    } else if policy.retry_initial.is_zero() || policy.retry_initial > policy.retry_max {
-        Some("retry_initial is zero or exceeds retry_max")
-    } else if policy.max_body_bytes == 0 || policy.max_keys == 0 {
-        Some("a size limit is zero")
-    } else {
-        None
-    };
-    problem.map_or(Ok(()), |p| Err(ConfigError::InvalidPolicy(p)))
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod env;
 mod introspection;
 mod products;
 
@@ -38,9 +39,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::routing::get;
+use env::Env;
 use scopegate::{AuthConfig, BearerAuthLayer, ResourceMetadata, Validator};
 use scopegate_dev::{
-    DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer, OpaqueTokens,
+    DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer, DevIssuerBuilder,
+    OpaqueTokens,
 };
 
 pub use introspection::{DEFAULT_INTROSPECTION_CACHE, IntrospectionSettings};
@@ -231,66 +234,12 @@ impl Settings {
 
     /// Like [`from_env`](Self::from_env), from any lookup (for tests).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SetupError> {
-        if let Some(name) = VARIABLES
-            .into_iter()
-            .find(|name| var(name).is_some_and(|v| v.trim().is_empty()))
-        {
-            return Err(SetupError::EmptyVariable { name });
-        }
-        let url = |name: &'static str| -> Result<Option<String>, SetupError> {
-            let Some(value) = var(name) else {
-                return Ok(None);
-            };
-            let expected = match url::Url::parse(&value) {
-                Ok(url) if !url.cannot_be_a_base() => return Ok(Some(value)),
-                // `abc123.logto.app/oidc`, or `localhost:3001` (which parses, scheme `localhost`).
-                Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase)
-                    if !value.contains(char::is_whitespace) =>
-                {
-                    "a URL: it is missing a scheme, e.g. https://"
-                }
-                _ => "a URL",
-            };
-            Err(SetupError::InvalidVariable {
-                name,
-                value,
-                expected,
-            })
-        };
-        let addr = |name: &'static str, default: &str| -> Result<SocketAddr, SetupError> {
-            let value = var(name).unwrap_or_else(|| default.to_owned());
-            value.parse().map_err(|_| SetupError::InvalidVariable {
-                name,
-                value,
-                expected: "an address like 127.0.0.1:3000",
-            })
-        };
-        let max_products = match var("MAX_PRODUCTS") {
-            None => DEFAULT_MAX_PRODUCTS,
-            Some(value) => match value.parse() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(SetupError::InvalidVariable {
-                        name: "MAX_PRODUCTS",
-                        value,
-                        expected: "a positive number",
-                    });
-                }
-            },
-        };
-        let allow_dev_issuer_on_network = match var("ALLOW_DEV_ISSUER_ON_NETWORK").as_deref() {
-            None | Some("0" | "false") => false,
-            Some("1" | "true") => true,
-            Some(other) => {
-                return Err(SetupError::InvalidVariable {
-                    name: "ALLOW_DEV_ISSUER_ON_NETWORK",
-                    value: other.to_owned(),
-                    expected: "1, true, 0 or false",
-                });
-            }
-        };
+        let env = Env(var);
+        env.refuse_empty(&VARIABLES)?;
+        let max_products = env.positive("MAX_PRODUCTS", DEFAULT_MAX_PRODUCTS)?;
+        let allow_dev_issuer_on_network = env.flag("ALLOW_DEV_ISSUER_ON_NETWORK")?;
         // Logto's documents live under <endpoint>/oidc (DESIGN: issuer = <endpoint>/oidc).
-        let (issuer, derived_jwks) = match (url("ISSUER")?, url("LOGTO_ENDPOINT")?) {
+        let (issuer, derived_jwks) = match (env.url("ISSUER")?, env.url("LOGTO_ENDPOINT")?) {
             (Some(_), Some(endpoint)) => return Err(SetupError::IssuerAndEndpoint { endpoint }),
             (Some(issuer), None) => (Some(issuer), None),
             (None, Some(endpoint)) => {
@@ -304,24 +253,17 @@ impl Settings {
         };
         Ok(Settings {
             issuer,
-            audience: var("AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-            jwks_uri: url("JWKS_URI")?.or(derived_jwks),
-            metadata_url: url("METADATA_URL")?,
-            bind: addr("BIND", DEFAULT_BIND)?,
-            dev_issuer_bind: addr("DEV_ISSUER_BIND", DEFAULT_DEV_ISSUER_BIND)?,
-            warm_up: match var("WARM_UP_SECS") {
-                None => DEFAULT_WARM_UP,
-                Some(value) => value.parse().map(Duration::from_secs).map_err(|_| {
-                    SetupError::InvalidVariable {
-                        name: "WARM_UP_SECS",
-                        value,
-                        expected: "a whole number of seconds",
-                    }
-                })?,
-            },
+            audience: env
+                .var("AUDIENCE")
+                .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            jwks_uri: env.url("JWKS_URI")?.or(derived_jwks),
+            metadata_url: env.url("METADATA_URL")?,
+            bind: env.addr("BIND", DEFAULT_BIND)?,
+            dev_issuer_bind: env.addr("DEV_ISSUER_BIND", DEFAULT_DEV_ISSUER_BIND)?,
+            warm_up: env.seconds("WARM_UP_SECS", DEFAULT_WARM_UP)?,
             max_products,
             allow_dev_issuer_on_network,
-            introspection: IntrospectionSettings::from_lookup(&var)?,
+            introspection: IntrospectionSettings::from_lookup(&env.0)?,
         })
     }
 
@@ -330,13 +272,7 @@ impl Settings {
         if self.issuer.is_some() || self.allow_dev_issuer_on_network {
             return Ok(());
         }
-        match [self.bind, self.dev_issuer_bind]
-            .into_iter()
-            .find(|addr| !addr.ip().is_loopback())
-        {
-            Some(addr) => Err(SetupError::DevIssuerOnNetwork { addr }),
-            None => Ok(()),
-        }
+        refuse_dev_issuer_on_network([self.bind, self.dev_issuer_bind])
     }
 
     /// What an operator should hear at start about this setup.
@@ -366,6 +302,17 @@ impl Settings {
             ));
         }
         warnings
+    }
+}
+
+/// Refuses the first non-loopback address among those the embedded dev issuer, or an API
+/// trusting it, would listen on: its published secrets grant write access.
+pub fn refuse_dev_issuer_on_network(
+    addrs: impl IntoIterator<Item = SocketAddr>,
+) -> Result<(), SetupError> {
+    match addrs.into_iter().find(|addr| !addr.ip().is_loopback()) {
+        Some(addr) => Err(SetupError::DevIssuerOnNetwork { addr }),
+        None => Ok(()),
     }
 }
 
@@ -423,7 +370,7 @@ impl Running {
 }
 
 /// Which environment variable a refused authorization setting comes from.
-fn setting_of(error: &scopegate::ConfigError) -> &'static str {
+pub fn setting_of(error: &scopegate::ConfigError) -> &'static str {
     use scopegate::ConfigError as E;
     match error {
         E::EmptyIssuer
@@ -443,6 +390,29 @@ fn setting_of(error: &scopegate::ConfigError) -> &'static str {
     }
 }
 
+/// The embedded dev issuer on `bind` with the [`DEV_APPS`], for the resource `audience`, and
+/// the app of its Management API, ready to start (or to add to).
+pub fn dev_issuer_builder(bind: SocketAddr, audience: &str) -> DevIssuerBuilder {
+    let mut builder = DevIssuer::builder().bind(bind);
+    for (id, secret, scopes) in DEV_APPS {
+        builder = builder.client(DevClient::new(
+            id,
+            secret,
+            audience,
+            scopes.iter().copied(),
+        ));
+    }
+    builder.client(DevClient::management(
+        DEV_MANAGEMENT_APP_ID,
+        DEV_MANAGEMENT_APP_SECRET,
+    ))
+}
+
+/// Starts [`dev_issuer_builder`]'s dev issuer.
+pub async fn start_dev_issuer(bind: SocketAddr, audience: &str) -> Result<DevIssuer, SetupError> {
+    Ok(dev_issuer_builder(bind, audience).start().await?)
+}
+
 /// Starts the dev issuer if needed, waits up to `settings.warm_up` for the issuer's keys, and
 /// serves the API, keys or not: an unreachable issuer is not a configuration error, and while it
 /// is down `/ready` answers 503 and protected routes 503 with `Retry-After`. Only configuration
@@ -459,19 +429,7 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     let (issuer, dev_issuer) = match &settings.issuer {
         Some(issuer) => (issuer.clone(), None),
         None => {
-            let mut builder = DevIssuer::builder().bind(settings.dev_issuer_bind);
-            for (id, secret, scopes) in DEV_APPS {
-                builder = builder.client(DevClient::new(
-                    id,
-                    secret,
-                    settings.audience.clone(),
-                    scopes.iter().copied(),
-                ));
-            }
-            builder = builder.client(DevClient::management(
-                DEV_MANAGEMENT_APP_ID,
-                DEV_MANAGEMENT_APP_SECRET,
-            ));
+            let mut builder = dev_issuer_builder(settings.dev_issuer_bind, &settings.audience);
             // With introspection on, the dev issuer behaves as Logto: a token requested without
             // `resource` is opaque, and the API may introspect with its own credentials.
             if let Some(introspection) = &settings.introspection {

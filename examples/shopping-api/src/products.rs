@@ -112,6 +112,24 @@ impl Store {
     /// Up to `limit` products after the id `cursor`, serialised as a JSON array straight from
     /// the store (no copy of the list), and the cursor of the next page if there is one.
     pub fn page_json(&self, cursor: u64, limit: usize) -> (Vec<u8>, Option<u64>) {
+        // Serialising plain structs into a Vec cannot fail.
+        self.with_page(cursor, limit, |page| {
+            serde_json::to_vec(page).unwrap_or_default()
+        })
+    }
+
+    /// Up to `limit` products after the id `cursor` (a copy), and the cursor of the next page
+    /// if there is one.
+    pub fn page(&self, cursor: u64, limit: usize) -> (Vec<Product>, Option<u64>) {
+        self.with_page(cursor, limit, <[Product]>::to_vec)
+    }
+
+    fn with_page<T>(
+        &self,
+        cursor: u64,
+        limit: usize,
+        read: impl FnOnce(&[Product]) -> T,
+    ) -> (T, Option<u64>) {
         let products = self.products.read().unwrap_or_else(PoisonError::into_inner);
         // Ids are positions + 1, so the products after `cursor` start at index `cursor`.
         let start = usize::try_from(cursor)
@@ -119,10 +137,39 @@ impl Store {
             .min(products.len());
         let end = start.saturating_add(limit).min(products.len());
         let page = &products[start..end];
-        // Serialising plain structs into a Vec cannot fail.
-        let body = serde_json::to_vec(page).unwrap_or_default();
         let next = (end < products.len()).then(|| page.last().map_or(cursor, |p| p.id));
-        (body, next)
+        (read(page), next)
+    }
+
+    /// Adds a product after the checks of `POST /products`: a name (trimmed) of 1 to
+    /// [`MAX_NAME_CHARS`] characters without control characters, bidi controls or line
+    /// separators, and a price from 1 to [`MAX_PRICE_CENTS`]. Refused with the error `POST`
+    /// answers: 422 for a bad name or price, 507 when the store is full.
+    pub fn create(&self, name: &str, price_cents: u64) -> Result<Product, BodyError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(BodyError::invalid(format!(
+                "name must be 1 to {MAX_NAME_CHARS} characters"
+            )));
+        }
+        if let Some(c) = name.chars().find(|&c| is_forbidden(c)) {
+            return Err(BodyError::invalid(format!(
+                "name must not contain control characters, bidirectional controls or line \
+                 separators (found U+{:04X})",
+                u32::from(c)
+            )));
+        }
+        if !(1..=MAX_PRICE_CENTS).contains(&price_cents) {
+            return Err(BodyError::invalid(format!(
+                "price_cents must be 1 to {MAX_PRICE_CENTS}"
+            )));
+        }
+        self.add(name.to_owned(), price_cents)
+            .map_err(|StoreFull(capacity)| BodyError {
+                status: StatusCode::INSUFFICIENT_STORAGE,
+                error: "store_full",
+                description: format!("the store holds its maximum of {capacity} products"),
+            })
     }
 }
 
@@ -176,32 +223,8 @@ pub(crate) async fn create(
     State(store): State<Store>,
     ValidJson(new): ValidJson<NewProduct>,
 ) -> Result<(StatusCode, Json<Product>), BodyError> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(BodyError::invalid(format!(
-            "name must be 1 to {MAX_NAME_CHARS} characters"
-        )));
-    }
-    if let Some(c) = name.chars().find(|&c| is_forbidden(c)) {
-        return Err(BodyError::invalid(format!(
-            "name must not contain control characters, bidirectional controls or line \
-             separators (found U+{:04X})",
-            u32::from(c)
-        )));
-    }
-    if !(1..=MAX_PRICE_CENTS).contains(&new.price_cents) {
-        return Err(BodyError::invalid(format!(
-            "price_cents must be 1 to {MAX_PRICE_CENTS}"
-        )));
-    }
-    match store.add(name.to_owned(), new.price_cents) {
-        Ok(product) => Ok((StatusCode::CREATED, Json(product))),
-        Err(StoreFull(capacity)) => Err(BodyError {
-            status: StatusCode::INSUFFICIENT_STORAGE,
-            error: "store_full",
-            description: format!("the store holds its maximum of {capacity} products"),
-        }),
-    }
+    let product = store.create(&new.name, new.price_cents)?;
+    Ok((StatusCode::CREATED, Json(product)))
 }
 
 /// Characters a name may not carry: C0/C1 controls (terminal escapes start with ESC), the
@@ -231,6 +254,21 @@ pub struct BodyError {
 }
 
 impl BodyError {
+    /// The HTTP status `POST /products` answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The error code of the JSON document, e.g. `invalid_body`.
+    pub fn error(&self) -> &'static str {
+        self.error
+    }
+
+    /// What is wrong, for people.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
     fn invalid(description: String) -> BodyError {
         BodyError {
             status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,0 +1,70 @@
+//! The per-operation scope check in front of rmcp.
+//!
+//! Every MCP call is a `POST /mcp`, so a route guard cannot tell `list_products` from
+//! `add_product`; and rmcp's tool handlers answer inside a JSON-RPC response, whose HTTP status
+//! they cannot set. The MCP authorization spec (2025-11-25, "Scope challenge handling") asks for
+//! HTTP 403 `insufficient_scope` naming the scope, so the check runs here, between scopegate's
+//! layer and rmcp: it reads the JSON-RPC message (bounded), and a `tools/call` must hold the named
+//! tool's scopes ([`crate::tools::TOOL_SCOPES`]) before rmcp sees it.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
+use scopegate::AuthError;
+use scopegate::extract::Auth;
+
+use crate::tools::required_scopes;
+
+/// The largest JSON-RPC message `POST /mcp` takes (also rmcp's limit, so both refuse alike).
+/// The tools' arguments are a product name and a price: far below it.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The axum middleware (`axum::middleware::from_fn`). `Auth` refuses a request the layer did
+/// not authenticate, so the check fails closed without the layer.
+pub async fn require_tool_scopes(auth: Auth, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => return too_large(),
+    };
+    if let Some(tool) = called_tool(&bytes)
+        && let Some(scopes) = required_scopes(&tool)
+        && !auth.scopes().contains_all(scopes)
+    {
+        return AuthError::InsufficientScope {
+            required: Arc::from(scopes.join(" ")),
+        }
+        .into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The tool a `tools/call` message names. The message is read with rmcp's own type and
+/// `serde_json`, exactly as rmcp reads it next, so the two cannot disagree on what is called: a
+/// message this cannot read, rmcp refuses too (`415`), and nothing runs.
+fn called_tool(message: &Bytes) -> Option<String> {
+    match serde_json::from_slice::<ClientJsonRpcMessage>(message).ok()? {
+        JsonRpcMessage::Request(request) => match request.request {
+            ClientRequest::CallToolRequest(call) => Some(call.params.name.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn too_large() -> Response {
+    let body = serde_json::json!({
+        "error": "body_too_large",
+        "error_description": format!("a message must be at most {MAX_MESSAGE_BYTES} bytes"),
+    });
+    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+}

@@ -46,6 +46,10 @@ const RESOURCES = {
   'https://other.api': 'read:other',
   'https://default.logto.app/api': 'all',
 };
+// MCP_RESOURCE: one more resource, with the shopping scopes: an MCP server's own URL (MCP
+// clients ask for a token whose audience is the server they call), given by the tests once its
+// port is bound.
+if (process.env.MCP_RESOURCE) RESOURCES[process.env.MCP_RESOURCE] = 'read:products write:products';
 const CLIENTS = {
   'read-app': { secret: 'read-secret', scope: 'read:products read:other' },
   'admin-app': { secret: 'admin-secret', scope: 'read:products write:products' },

@@ -19,12 +19,13 @@ const STDERR_KEPT: usize = 16 * 1024;
 /// The signing algorithms the interop provider supports.
 pub const ALGORITHMS: [&str; 3] = ["ES384", "RS256", "EdDSA"];
 
-fn interop_dir() -> PathBuf {
+/// The directory of the Node setup: `server.js`, `mcp-client.js` and their packages.
+pub fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
 }
 
-/// Makes sure `node` runs and the provider's packages are installed (`npm ci`, once).
-fn prepare() {
+/// Makes sure `node` runs and the packages of [`interop_dir`] are installed (`npm ci`, once).
+pub fn prepare() {
     static PREPARED: Mutex<bool> = Mutex::new(false);
     let mut prepared = PREPARED.lock().unwrap_or_else(|e| e.into_inner());
     if *prepared {
@@ -40,7 +41,15 @@ fn prepare() {
         ),
     }
     let dir = interop_dir();
-    if !dir.join("node_modules/oidc-provider/package.json").exists() {
+    let installed = ["oidc-provider", "@modelcontextprotocol/sdk"]
+        .iter()
+        .all(|package| {
+            dir.join("node_modules")
+                .join(package)
+                .join("package.json")
+                .exists()
+        });
+    if !installed {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&dir)
@@ -61,6 +70,8 @@ pub struct Provider {
     pub port: u16,
     /// The signing algorithm.
     pub alg: String,
+    /// A resource it knows beside the fixed ones (`MCP_RESOURCE`), if any.
+    resource: Option<String>,
 }
 
 impl Provider {
@@ -70,10 +81,20 @@ impl Provider {
     /// for 30 s without printing READY while others started at once. The panic after the last
     /// attempt carries what each attempt wrote to stderr.
     pub fn start(alg: &str, port: u16) -> Provider {
+        Provider::start_with(alg, port, None)
+    }
+
+    /// Like [`start`](Self::start), also issuing tokens for `resource` (e.g. an MCP server's
+    /// URL, known only once its port is bound) with `read:products write:products`.
+    pub fn start_for_resource(alg: &str, port: u16, resource: &str) -> Provider {
+        Provider::start_with(alg, port, Some(resource))
+    }
+
+    fn start_with(alg: &str, port: u16, resource: Option<&str>) -> Provider {
         prepare();
         let mut failures = Vec::new();
         for attempt in 1..=START_ATTEMPTS {
-            match Provider::try_start(alg, port) {
+            match Provider::try_start(alg, port, resource) {
                 Ok(provider) => return provider,
                 Err(failure) => {
                     eprintln!("oidc-provider start {attempt}/{START_ATTEMPTS} failed: {failure}");
@@ -87,8 +108,12 @@ impl Provider {
         );
     }
 
-    fn try_start(alg: &str, port: u16) -> Result<Provider, String> {
-        let mut child = Command::new("node")
+    fn try_start(alg: &str, port: u16, resource: Option<&str>) -> Result<Provider, String> {
+        let mut command = Command::new("node");
+        if let Some(resource) = resource {
+            command.env("MCP_RESOURCE", resource);
+        }
+        let mut child = command
             .arg("server.js")
             .env("PORT", port.to_string())
             .env("ALG", alg)
@@ -147,6 +172,7 @@ impl Provider {
             issuer,
             port,
             alg: alg.to_owned(),
+            resource: resource.map(str::to_owned),
         })
     }
 
@@ -162,9 +188,9 @@ impl Provider {
 
     /// Stops this provider and starts a new one on the same port: same issuer, new key.
     pub fn restart(mut self) -> Provider {
-        let (alg, port) = (self.alg.clone(), self.port);
+        let (alg, port, resource) = (self.alg.clone(), self.port, self.resource.take());
         self.stop();
-        Provider::start(&alg, port)
+        Provider::start_with(&alg, port, resource.as_deref())
     }
 
     fn stop(&mut self) {

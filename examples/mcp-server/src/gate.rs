@@ -7,15 +7,12 @@
 //! layer and rmcp: it reads the JSON-RPC message (bounded), and a `tools/call` must hold the named
 //! tool's scopes ([`crate::tools::TOOL_SCOPES`]) before rmcp sees it.
 
-use std::sync::Arc;
-
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
-use scopegate::AuthError;
 use scopegate::extract::Auth;
 
 use crate::tools::required_scopes;
@@ -35,14 +32,11 @@ pub async fn require_tool_scopes(auth: Auth, request: Request, next: Next) -> Re
         Ok(bytes) => bytes,
         Err(_) => return too_large(),
     };
-    if let Some(tool) = called_tool(&bytes)
-        && let Some(scopes) = required_scopes(&tool)
-        && !auth.scopes().contains_all(scopes)
+    if let Some(scopes) = called_tool(&bytes).and_then(|tool| required_scopes(&tool))
+        && let Err(refusal) = auth.require_scopes(scopes)
     {
-        return AuthError::InsufficientScope {
-            required: Arc::from(scopes.join(" ")),
-        }
-        .into_response();
+        // The layer's own 403: realm, resource_metadata, scope="…", body.
+        return refusal.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

@@ -22,7 +22,7 @@ use axum::middleware::from_fn;
 use axum::routing::any_service;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use scopegate::{AuthConfig, BearerAuthLayer, Validator};
+use scopegate::{AuthConfig, BearerAuthLayer, ConfigError, ResourceMetadata, Validator};
 use scopegate_dev::DevIssuer;
 use shopping_api::env::Env;
 use shopping_api::{DEFAULT_WARM_UP, DEV_APPS, SetupError, Store};
@@ -166,8 +166,8 @@ pub async fn start_on(
     for issuer in readiness.not_ready() {
         tracing::warn!(issuer = %issuer.issuer, "no keys yet; tokens get 503 until they come");
     }
-    let auth = BearerAuthLayer::new(validator).realm("mcp");
-    let app = router(auth, Store::seeded(), &audience);
+    let metadata = metadata(&validator, &audience).map_err(refused)?;
+    let app = router(BearerAuthLayer::new(validator), &metadata, Store::seeded());
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "server stopped");
@@ -183,12 +183,33 @@ pub async fn start_on(
     })
 }
 
-/// The MCP endpoint at [`MCP_PATH`], behind `auth` and the per-tool check, over `store`.
-/// `audience` is the server's public URL: its host is one rmcp accepts in `Host` (beside
-/// loopback), rmcp's guard against DNS rebinding.
-pub fn router(auth: BearerAuthLayer, store: Store, audience: &str) -> Router {
+/// The RFC 9728 document of the resource `audience` (an audience `validator` accepts), naming
+/// its issuers and, as `scopes_supported`, the scopes of [`TOOL_SCOPES`].
+pub fn metadata(validator: &Validator, audience: &str) -> Result<ResourceMetadata, ConfigError> {
+    ResourceMetadata::builder(validator, audience)
+        .resource_name("scopegate MCP example: product catalogue")
+        .scopes_supported(
+            TOOL_SCOPES
+                .iter()
+                .flat_map(|(_, scopes)| scopes.iter().copied()),
+        )
+        .build()
+}
+
+/// The MCP endpoint at [`MCP_PATH`], behind `auth` and the per-tool check, over `store`, and
+/// the metadata document (public) at its RFC 9728 §3.1 path.
+///
+/// Challenges point to `metadata`; a 401 names `read:products`, the scope that makes the server
+/// useful (listing the catalogue): a client asks for more when a tool's 403 names it (the MCP
+/// spec's step-up). The resource's host is one rmcp accepts in `Host`, beside loopback (rmcp's
+/// guard against DNS rebinding).
+pub fn router(auth: BearerAuthLayer, metadata: &ResourceMetadata, store: Store) -> Router {
+    let auth = auth
+        .realm("mcp")
+        .resource_metadata(metadata)
+        .challenge_scopes(["read:products"]);
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".into(), "::1".into()];
-    if let Some(host) = url::Url::parse(audience)
+    if let Some(host) = url::Url::parse(metadata.resource())
         .ok()
         .and_then(|url| url.host_str().map(str::to_owned))
     {
@@ -212,6 +233,7 @@ pub fn router(auth: BearerAuthLayer, store: Store, audience: &str) -> Router {
             any_service(mcp).layer(from_fn(gate::require_tool_scopes)),
         )
         .route_layer(auth)
+        .merge(metadata.router())
 }
 
 /// The text printed at start: where things are and how to connect.

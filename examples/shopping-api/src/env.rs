@@ -84,13 +84,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     pub fn seconds(&self, name: &'static str, default: Duration) -> Result<Duration, SetupError> {
         match self.var(name) {
             None => Ok(default),
-            Some(value) => value.parse().map(Duration::from_secs).map_err(|_| {
-                SetupError::InvalidVariable {
-                    name,
-                    value,
-                    expected: "a whole number of seconds",
-                }
-            }),
+            Some(value) => {
+                value
+                    .parse()
+                    .map(Duration::from_secs)
+                    .map_err(|_| SetupError::InvalidVariable {
+                        name,
+                        value,
+                        expected: "a whole number of seconds",
+                    })
+            }
         }
     }
 

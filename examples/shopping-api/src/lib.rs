@@ -395,12 +395,7 @@ pub fn setting_of(error: &scopegate::ConfigError) -> &'static str {
 pub fn dev_issuer_builder(bind: SocketAddr, audience: &str) -> DevIssuerBuilder {
     let mut builder = DevIssuer::builder().bind(bind);
     for (id, secret, scopes) in DEV_APPS {
-        builder = builder.client(DevClient::new(
-            id,
-            secret,
-            audience,
-            scopes.iter().copied(),
-        ));
+        builder = builder.client(DevClient::new(id, secret, audience, scopes.iter().copied()));
     }
     builder.client(DevClient::management(
         DEV_MANAGEMENT_APP_ID,

@@ -12,6 +12,7 @@ use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::LengthLimitError;
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
 use scopegate::extract::Auth;
 
@@ -30,7 +31,7 @@ pub async fn require_tool_scopes(auth: Auth, request: Request, next: Next) -> Re
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await {
         Ok(bytes) => bytes,
-        Err(_) => return too_large(),
+        Err(error) => return unreadable(&error),
     };
     if let Some(scopes) = called_tool(&bytes).and_then(|tool| required_scopes(&tool))
         && let Err(refusal) = auth.require_scopes(scopes)
@@ -55,10 +56,23 @@ fn called_tool(message: &Bytes) -> Option<String> {
     }
 }
 
-fn too_large() -> Response {
-    let body = serde_json::json!({
-        "error": "body_too_large",
-        "error_description": format!("a message must be at most {MAX_MESSAGE_BYTES} bytes"),
-    });
-    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+/// 413 for a message over [`MAX_MESSAGE_BYTES`], 400 for a body that broke off.
+fn unreadable(error: &axum::Error) -> Response {
+    let over_limit =
+        std::error::Error::source(error).is_some_and(|source| source.is::<LengthLimitError>());
+    let (status, code, description) = if over_limit {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("a message must be at most {MAX_MESSAGE_BYTES} bytes"),
+        )
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body could not be read".to_owned(),
+        )
+    };
+    let body = serde_json::json!({ "error": code, "error_description": description });
+    (status, axum::Json(body)).into_response()
 }

@@ -117,7 +117,7 @@ impl Drop for Running {
 /// Binds `settings.bind` and [`start_on`] it.
 pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     if settings.issuer.is_none() && !settings.allow_dev_issuer_on_network {
-        // Before anything listens.
+        // Before anything listens (start_on checks the bound address again, for its callers).
         shopping_api::refuse_dev_issuer_on_network([settings.bind])?;
     }
     let listener = tokio::net::TcpListener::bind(settings.bind)

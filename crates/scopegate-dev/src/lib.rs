@@ -28,8 +28,18 @@
 //! Several issuers can share one port, each under its own path, as the tenants of a multi-tenant
 //! issuer do ([`DevIssuerBuilder::start_tenants`]).
 //!
-//! Tests can also [`mint`](DevIssuer::mint) any token (broken ones included),
-//! [`rotate_key`](DevIssuer::rotate_key), count requests, and make the JWKS endpoint fail.
+//! Tests can also [`mint`](DevIssuer::mint) any token (broken ones included) and
+//! [`rotate_key`](DevIssuer::rotate_key). With the `testing` feature they can count requests,
+//! make the JWKS endpoint fail (`set_jwks_fault`) and sign raw bytes (`sign_raw`): the hooks for
+//! tests of code that talks to an issuer.
+//!
+//! ## Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `aws-lc-rs` | yes | keys generated and signed with aws-lc-rs (wins when both backends are on) |
+//! | `rust-crypto` | no | keys with RustCrypto (p256, p384, rsa, ed25519-dalek): no C library; `default-features = false, features = ["rust-crypto"]` |
+//! | `testing` | no | fault injection and observation: `JwksFault`, `set_jwks_fault`, `set_jwks_cache_control`, request counters, `sign_raw`, `sign_bytes`, `public_key_der` |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -46,6 +56,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -57,11 +68,13 @@ pub mod management;
 mod opaque;
 mod server;
 mod tenants;
+#[cfg(feature = "testing")]
+mod testing;
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -74,6 +87,9 @@ pub use management::{
 pub use opaque::OpaqueTokens;
 
 use keys::DevKey;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub use testing::JwksFault;
 
 /// How long ago the tokens of [`DevIssuer::claims_expired`] expired: past any leeway a
 /// validator allows (scopegate's is at most 5 minutes).
@@ -136,18 +152,6 @@ impl DevClient {
         self.resources.push(resource.into());
         self
     }
-}
-
-/// What the JWKS endpoint does instead of answering with the keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JwksFault {
-    /// Answers with this status and an empty body.
-    Status(u16),
-    /// Accepts the request and never answers.
-    Hang,
-    /// Answers 200 with this body (garbage, a huge document, too many keys, …).
-    Body(Vec<u8>),
 }
 
 /// Which discovery documents are served.
@@ -250,6 +254,7 @@ impl DevIssuerBuilder {
                 current: key.kid.clone(),
                 all: vec![Arc::new(key)],
             }),
+            #[cfg(feature = "testing")]
             jwks_fault: Mutex::new(None),
             jwks_cache_control: Mutex::new("no-cache, max-age=0".to_owned()),
             jwks_requests: AtomicU64::new(0),
@@ -269,6 +274,7 @@ pub(crate) struct State {
     pub(crate) discovery: Discovery,
     pub(crate) token_ttl: Mutex<Duration>,
     pub(crate) keys: Mutex<Keys>,
+    #[cfg(feature = "testing")]
     pub(crate) jwks_fault: Mutex<Option<JwksFault>>,
     pub(crate) jwks_cache_control: Mutex<String>,
     pub(crate) jwks_requests: AtomicU64,
@@ -393,32 +399,6 @@ impl DevIssuer {
         *lock(&self.state.opaque_tokens) = opaque;
     }
 
-    /// Makes the introspection endpoint fail (a status, a hang, or any 200 body), or answer
-    /// again with `None`.
-    pub fn set_introspection_fault(&self, fault: Option<JwksFault>) {
-        *lock(&self.state.opaque.fault) = fault;
-    }
-
-    /// Delays every introspection answer by `delay` (zero: none).
-    pub fn set_introspection_delay(&self, delay: Duration) {
-        *lock(&self.state.opaque.delay) = delay;
-    }
-
-    /// Introspection requests received so far.
-    pub fn introspection_requests(&self) -> u64 {
-        self.state.opaque.introspections.load(Ordering::SeqCst)
-    }
-
-    /// The most introspection requests that were ever in progress at once.
-    pub fn max_concurrent_introspections(&self) -> u64 {
-        self.state.opaque.max_in_flight.load(Ordering::SeqCst)
-    }
-
-    /// Revocation requests received so far.
-    pub fn revocation_requests(&self) -> u64 {
-        self.state.opaque.revocations.load(Ordering::SeqCst)
-    }
-
     /// The JWKS URL.
     pub fn jwks_uri(&self) -> String {
         format!("{}/jwks", self.state.issuer)
@@ -503,27 +483,9 @@ impl DevIssuer {
         Some(self.state.sign(&key, &header, &claims))
     }
 
-    /// Signs the exact bytes given as header and payload (duplicate members, odd encodings, …)
-    /// with the current key.
-    pub fn sign_raw(&self, header: &[u8], payload: &[u8]) -> String {
-        let input = signing_input(header, payload);
-        let signature = self.state.current_key().sign(input.as_bytes());
-        format!("{input}.{}", b64(&signature))
-    }
-
-    /// A signature by the current key over arbitrary `input`.
-    pub fn sign_bytes(&self, input: &[u8]) -> Vec<u8> {
-        self.state.current_key().sign(input)
-    }
-
     /// The current public key as a JWK.
     pub fn public_jwk(&self) -> Value {
         self.state.current_key().public_jwk()
-    }
-
-    /// The current public key as SubjectPublicKeyInfo DER.
-    pub fn public_key_der(&self) -> Vec<u8> {
-        self.state.current_key().public_key_der()
     }
 
     fn key(&self, kid: &str) -> Option<Arc<DevKey>> {
@@ -580,49 +542,9 @@ impl DevIssuer {
         keys.all.len() != before
     }
 
-    /// Makes the JWKS endpoint misbehave (or behave again, with `None`).
-    pub fn set_jwks_fault(&self, fault: Option<JwksFault>) {
-        *lock(&self.state.jwks_fault) = fault;
-    }
-
-    /// Sets the JWKS response's `Cache-Control` (default `no-cache, max-age=0`, as Logto sends).
-    pub fn set_jwks_cache_control(&self, value: impl Into<String>) {
-        *lock(&self.state.jwks_cache_control) = value.into();
-    }
-
     /// Sets the lifetime of tokens issued from now on.
     pub fn set_token_ttl(&self, ttl: Duration) {
         *lock(&self.state.token_ttl) = ttl;
-    }
-
-    /// Requests served by the JWKS endpoint so far, including the fetches of the Management
-    /// API's own layer (made on its first request, never before).
-    pub fn jwks_requests(&self) -> u64 {
-        self.state.jwks_requests.load(Ordering::SeqCst)
-    }
-
-    /// When the most recent JWKS requests arrived, oldest first (to check retry spacing): at
-    /// most [`JWKS_REQUEST_TIMES_KEPT`] of them.
-    pub fn jwks_request_times(&self) -> Vec<Instant> {
-        lock(&self.state.jwks_request_times)
-            .iter()
-            .copied()
-            .collect()
-    }
-
-    /// Requests served by the token endpoint so far.
-    pub fn token_requests(&self) -> u64 {
-        self.state.token_requests.load(Ordering::SeqCst)
-    }
-
-    /// The `User-Agent` of the last JWKS or discovery request.
-    pub fn last_user_agent(&self) -> Option<String> {
-        lock(&self.state.last_user_agent).clone()
-    }
-
-    /// Requests served by the discovery endpoints so far.
-    pub fn discovery_requests(&self) -> u64 {
-        self.state.discovery_requests.load(Ordering::SeqCst)
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "testing")]
 use std::time::Duration;
 
 use axum::extract::State as Extract;
@@ -16,7 +17,9 @@ use axum::{Form, Json};
 use serde_json::{Value, json};
 
 use crate::server::{OAuthRefusal, authenticate_client};
-use crate::{JwksFault, State, lock, unix_now};
+#[cfg(feature = "testing")]
+use crate::JwksFault;
+use crate::{State, lock, unix_now};
 
 /// When the token endpoint issues opaque tokens instead of JWTs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,7 +59,9 @@ pub(crate) struct OpaqueState {
     pub(crate) in_flight: AtomicU64,
     pub(crate) max_in_flight: AtomicU64,
     pub(crate) revocations: AtomicU64,
+    #[cfg(feature = "testing")]
     pub(crate) fault: std::sync::Mutex<Option<JwksFault>>,
+    #[cfg(feature = "testing")]
     pub(crate) delay: std::sync::Mutex<Duration>,
 }
 
@@ -196,13 +201,16 @@ pub(crate) async fn introspect(
     let opaque = &state.opaque;
     opaque.introspections.fetch_add(1, Ordering::SeqCst);
     let _in_flight = InFlight::enter(opaque);
-    let delay = *lock(&opaque.delay);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    let fault = lock(&opaque.fault).clone();
-    if let Some(fault) = fault {
-        return crate::server::fault_response(fault).await;
+    #[cfg(feature = "testing")]
+    {
+        let delay = *lock(&opaque.delay);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let fault = lock(&opaque.fault).clone();
+        if let Some(fault) = fault {
+            return crate::server::fault_response(fault).await;
+        }
     }
     let (client, token) = match client_and_token(&state, &headers, form) {
         Ok(found) => found,

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::extract::State as Extract;
 use axum::extract::rejection::FormRejection;
@@ -14,7 +13,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::{Discovery, JwksFault, OpaqueTokens, State, lock};
+#[cfg(feature = "testing")]
+use crate::JwksFault;
+use crate::{Discovery, OpaqueTokens, State, lock};
 
 /// The routes of one issuer (its Management API included), bound to its state.
 pub(crate) fn app(state: Arc<State>) -> Result<Router, crate::DevIssuerError> {
@@ -116,21 +117,20 @@ async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Respon
         times.push_back(std::time::Instant::now());
     }
     record_user_agent(&state, &headers);
-    let fault = lock(&state.jwks_fault).clone();
-    match fault {
-        Some(fault) => fault_response(fault).await,
-        None => {
-            let cache_control = lock(&state.jwks_cache_control).clone();
-            let mut response = Json(state.jwks()).into_response();
-            if let Ok(value) = HeaderValue::from_str(&cache_control) {
-                response.headers_mut().insert(header::CACHE_CONTROL, value);
-            }
-            response
-        }
+    #[cfg(feature = "testing")]
+    if let Some(fault) = lock(&state.jwks_fault).clone() {
+        return fault_response(fault).await;
     }
+    let cache_control = lock(&state.jwks_cache_control).clone();
+    let mut response = Json(state.jwks()).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cache_control) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
 }
 
 /// What an endpoint answers instead of its usual answer.
+#[cfg(feature = "testing")]
 pub(crate) async fn fault_response(fault: JwksFault) -> Response {
     match fault {
         JwksFault::Status(code) => StatusCode::from_u16(code)
@@ -138,7 +138,7 @@ pub(crate) async fn fault_response(fault: JwksFault) -> Response {
             .into_response(),
         JwksFault::Hang => {
             // Long enough to outlast any client timeout; the task ends with the server.
-            tokio::time::sleep(Duration::from_secs(3600)).await;
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         JwksFault::Body(body) => {

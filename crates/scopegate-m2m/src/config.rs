@@ -374,11 +374,12 @@ impl ClientCredentialsBuilder {
 
         let client = match self.http_client {
             Some(client) => client,
-            None => reqwest::Client::builder()
+            None => scopegate_http::client_builder()
+                .map_err(|e| ConfigError::HttpClient(e.to_string()))?
                 .user_agent(USER_AGENT)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| ConfigError::HttpClient(e.to_string()))?,
+                .map_err(|e| ConfigError::HttpClient(scopegate_http::error_chain(&e)))?,
         };
 
         let redact = Redactor::new(&self.client_id, &self.client_secret);

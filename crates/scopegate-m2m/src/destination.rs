@@ -53,7 +53,7 @@ impl Destinations {
                 }),
             };
         }
-        if is_secure(url, self.allow_insecure_http) {
+        if scopegate_http::is_secure(url, self.allow_insecure_http) {
             Ok(())
         } else {
             Err(DestinationError::InsecureHttp {
@@ -69,24 +69,6 @@ impl Destinations {
         }
         let url = Url::parse(&uri.to_string()).map_err(|_| DestinationError::NotAbsolute)?;
         self.check(&url)
-    }
-}
-
-/// https, or http to a loopback host (or anywhere, when explicitly allowed).
-pub(crate) fn is_secure(url: &Url, allow_insecure_http: bool) -> bool {
-    match url.scheme() {
-        "https" => true,
-        "http" => allow_insecure_http || is_loopback(url),
-        _ => false,
-    }
-}
-
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

@@ -1,69 +1,47 @@
-//! The shared token request: it runs as its own task, so that it finishes (and fills the cache)
-//! even when every caller that waited for it has been cancelled by its own deadline.
+//! The shared token request: it runs as its own task (scopegate-http's `SingleFlight`), so that
+//! it finishes (and fills the cache) even when every caller that waited for it has been
+//! cancelled by its own deadline.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bytes::BytesMut;
+use bytes::Bytes;
 use http::StatusCode;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use tokio::sync::watch;
+use scopegate_http::{ReadError, Waiter, error_chain, read_capped};
 
 use crate::config::{MAX_RESPONSE_BYTES, bound_lifetime};
-use crate::destination;
 use crate::error::TokenError;
 use crate::response;
-use crate::source::{ClientCredentials, State, error_chain, lock};
+use crate::source::{ClientCredentials, lock};
 use crate::token::{AccessToken, TokenData};
 
 /// What a request gave: every caller that waited for it gets a clone.
-pub(crate) type Outcome = Option<Result<AccessToken, TokenError>>;
-
-/// A request in flight.
-pub(crate) struct Flight {
-    id: u64,
-    /// `None` until the request is done.
-    outcome: watch::Receiver<Outcome>,
-}
+pub(crate) type Outcome = Result<AccessToken, TokenError>;
 
 impl ClientCredentials {
-    /// The outcome channel of the request in flight, if its task is still alive.
-    pub(crate) fn in_flight(&self, state: &mut State) -> Option<watch::Receiver<Outcome>> {
-        match &state.flight {
-            // A closed channel: the task was dropped unfinished (its runtime shut down).
-            Some(flight) if flight.outcome.has_changed().is_ok() => Some(flight.outcome.clone()),
-            _ => {
-                state.flight = None;
-                None
-            }
-        }
+    /// Starts the token request as a task on the current tokio runtime (or joins the one in
+    /// flight), under the state lock of the caller that found none.
+    pub(crate) fn start_flight(&self) -> Result<Waiter<Outcome>, TokenError> {
+        let source = self.clone();
+        let (waiter, _) = self
+            .inner
+            .flight
+            .join_or_start(move || source.run_flight())
+            .map_err(|_| TokenError::Transport {
+                message: "token requests need a tokio runtime".into(),
+            })?;
+        Ok(waiter)
     }
 
-    /// Spawns the request on the current tokio runtime.
-    pub(crate) fn start_flight(
-        &self,
-        state: &mut State,
-    ) -> Result<watch::Receiver<Outcome>, TokenError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| TokenError::Transport {
-            message: "token requests need a tokio runtime".into(),
-        })?;
-        state.flights_started += 1;
-        let id = state.flights_started;
-        let (sender, outcome) = watch::channel(None);
-        state.flight = Some(Flight {
-            id,
-            outcome: outcome.clone(),
-        });
-        runtime.spawn(self.clone().run_flight(id, sender));
-        Ok(outcome)
-    }
-
-    async fn run_flight(self, id: u64, sender: watch::Sender<Outcome>) {
+    /// The request and its bookkeeping: the cache and the failure state are updated before the
+    /// outcome goes out, so a caller that finds no request in flight finds them instead.
+    async fn run_flight(self) -> Outcome {
         let result = self.fetch().await;
         let inner = &*self.inner;
         let mut state = lock(&inner.state);
         let now = self.now();
-        let outcome = match result {
+        match result {
             Ok(token) => {
                 inner.cached.store(Some(Arc::clone(&token.0)));
                 state.failed = None;
@@ -88,12 +66,7 @@ impl ClientCredentials {
                     }
                 }
             }
-        };
-        if state.flight.as_ref().is_some_and(|flight| flight.id == id) {
-            state.flight = None;
         }
-        // Under the lock: no caller can see the flight gone and the cache not yet updated.
-        sender.send_replace(Some(outcome));
     }
 
     /// One token request, bounded by the configured timeout.
@@ -142,7 +115,7 @@ impl ClientCredentials {
     }
 
     /// Sends the request and reads at most `MAX_RESPONSE_BYTES` of the answer.
-    async fn exchange(&self) -> Result<(StatusCode, BytesMut), TokenError> {
+    async fn exchange(&self) -> Result<(StatusCode, Bytes), TokenError> {
         let config = &self.inner.config;
         let transport = |e: reqwest::Error| TokenError::Transport {
             message: config.scrub(format!(
@@ -161,35 +134,34 @@ impl ClientCredentials {
         if let Some(basic) = &config.basic {
             request = request.header(AUTHORIZATION, basic.clone());
         }
-        let mut response = request.send().await.map_err(transport)?;
+        let response = request.send().await.map_err(transport)?;
         // Our own client follows no redirect; a user-supplied one may have. An answer from
         // elsewhere is not the token endpoint's, whatever it says (issue 12: every hop obeys
         // the https-or-loopback rule, and the token request never changes origin).
         let answered_by = response.url();
         if answered_by.origin() != config.token_url.origin()
-            || !destination::is_secure(answered_by, config.destinations.allow_insecure_http)
+            || !scopegate_http::is_secure(answered_by, config.destinations.allow_insecure_http)
         {
             return Err(TokenError::Redirected {
                 origin: answered_by.origin().ascii_serialization(),
             });
         }
         let status = response.status();
-        let too_large = TokenError::InvalidResponse {
-            reason: "the response is larger than 64 KiB",
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
-        {
-            return Err(too_large);
-        }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(too_large);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = http::Response::from(response).into_body();
+        let body = read_capped(body, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                ReadError::TooLarge { .. } => TokenError::InvalidResponse {
+                    reason: "the response is larger than 64 KiB",
+                },
+                other => TokenError::Transport {
+                    message: config.scrub(format!(
+                        "POST {}: {}",
+                        config.token_url,
+                        error_chain(&other)
+                    )),
+                },
+            })?;
         Ok((status, body))
     }
 }

@@ -26,8 +26,8 @@
 //!
 //! Any `Authorization` header already on the request is replaced.
 
-use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -64,10 +64,11 @@ pub struct NoRetry;
 /// let authorized = BearerTokenLayer::new(source).layer(client);
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct BearerTokenLayer<R = RetryOnce> {
     source: ClientCredentials,
-    retry: R,
+    /// The retry policy of the services it makes, chosen by type.
+    retry: PhantomData<R>,
 }
 
 impl BearerTokenLayer<RetryOnce> {
@@ -75,7 +76,7 @@ impl BearerTokenLayer<RetryOnce> {
     pub fn new(source: ClientCredentials) -> Self {
         BearerTokenLayer {
             source,
-            retry: RetryOnce,
+            retry: PhantomData,
         }
     }
 
@@ -83,28 +84,19 @@ impl BearerTokenLayer<RetryOnce> {
     pub fn without_retry(self) -> BearerTokenLayer<NoRetry> {
         BearerTokenLayer {
             source: self.source,
-            retry: NoRetry,
+            retry: PhantomData,
         }
     }
 }
 
-impl<R: fmt::Debug> fmt::Debug for BearerTokenLayer<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerTokenLayer")
-            .field("source", &self.source)
-            .field("retry", &self.retry)
-            .finish()
-    }
-}
-
-impl<S, R: Clone> Layer<S> for BearerTokenLayer<R> {
+impl<S, R> Layer<S> for BearerTokenLayer<R> {
     type Service = BearerTokenService<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
         BearerTokenService {
             inner,
             source: self.source.clone(),
-            retry: self.retry.clone(),
+            retry: PhantomData,
         }
     }
 }
@@ -115,11 +107,12 @@ impl<S, R: Clone> Layer<S> for BearerTokenLayer<R> {
 /// The wrapped service must be `Clone`: `poll_ready` readies the inner service, and `call`
 /// moves that ready service into the response future, leaving a fresh clone in its place
 /// (the clone-and-swap rule of tower). For the retry, the moved service is readied again.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct BearerTokenService<S, R = RetryOnce> {
     inner: S,
     source: ClientCredentials,
-    retry: R,
+    /// The retry policy is chosen by type: each policy has its own `Service` impl.
+    retry: PhantomData<R>,
 }
 
 impl<S> BearerTokenService<S, RetryOnce> {
@@ -128,7 +121,7 @@ impl<S> BearerTokenService<S, RetryOnce> {
         BearerTokenService {
             inner,
             source,
-            retry: RetryOnce,
+            retry: PhantomData,
         }
     }
 }
@@ -161,16 +154,6 @@ impl<S, R> BearerTokenService<S, R> {
     {
         let clone = self.inner.clone();
         std::mem::replace(&mut self.inner, clone)
-    }
-}
-
-impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for BearerTokenService<S, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerTokenService")
-            .field("inner", &self.inner)
-            .field("source", &self.source)
-            .field("retry", &self.retry)
-            .finish()
     }
 }
 

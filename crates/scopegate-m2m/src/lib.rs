@@ -87,7 +87,18 @@
 //! println!("{}", response.status());
 //! # Ok(()) }
 //! ```
+//!
+//! ## Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `aws-lc-rs` | yes | TLS of the default HTTP clients (token endpoint, Management API) on aws-lc-rs |
+//! | `rust-crypto` | no | TLS on ring, or on the rustls provider your application installed as the process default: no aws-lc-sys in the build. `default-features = false, features = ["rust-crypto"]` |
+//!
+//! Features are additive: with both on, aws-lc-rs is used. A client of your own
+//! ([`http_client`](ClientCredentialsBuilder::http_client)) keeps its own TLS setup.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
+use scopegate_http::SingleFlight;
 use url::Url;
 
 use crate::config::{ClientAuthMethod, Config};
 use crate::error::TokenError;
-use crate::flight::Flight;
+use crate::flight::Outcome;
 use crate::token::{AccessToken, TokenData};
 
 /// An OAuth 2.0 client_credentials token source (RFC 6749 §4.4, with RFC 8707 `resource`).
@@ -33,14 +34,13 @@ pub(crate) struct Inner {
     pub(crate) cached: ArcSwapOption<TokenData>,
     /// Held for a few instructions at a time, never across an await.
     pub(crate) state: Mutex<State>,
+    /// The token request in flight (see [`crate::flight`]).
+    pub(crate) flight: SingleFlight<Outcome>,
     pub(crate) serials: AtomicU64,
 }
 
 #[derive(Default)]
 pub(crate) struct State {
-    /// The request in flight, if any.
-    pub(crate) flight: Option<Flight>,
-    pub(crate) flights_started: u64,
     /// The last failure, while no request has succeeded since.
     pub(crate) failed: Option<(Instant, TokenError)>,
     rejections: Rejections,
@@ -109,6 +109,7 @@ impl ClientCredentials {
                 client,
                 cached: ArcSwapOption::empty(),
                 state: Mutex::new(State::default()),
+                flight: SingleFlight::new(),
                 serials: AtomicU64::new(0),
             }),
         }
@@ -264,15 +265,15 @@ impl ClientCredentials {
     /// Starts a request unless one is in flight, the token was just renewed, or the error
     /// backoff runs. Callers keep the valid token meanwhile.
     fn refresh_in_background(&self) {
-        let mut state = lock(&self.inner.state);
+        let state = lock(&self.inner.state);
         let now = self.now();
-        if self.in_flight(&mut state).is_some()
+        if self.inner.flight.current().is_some()
             || self.fresh(now).is_some()
             || self.backing_off(&state, now).is_some()
         {
             return;
         }
-        if let Err(error) = self.start_flight(&mut state) {
+        if let Err(error) = self.start_flight() {
             tracing::debug!(%error, "no background refresh");
         }
     }
@@ -281,8 +282,8 @@ impl ClientCredentials {
     async fn wait(&self, mode: Mode) -> Result<AccessToken, TokenError> {
         // A request whose task vanished (its runtime shut down) is replaced; bounded anyway.
         for _ in 0..3 {
-            let mut outcome = {
-                let mut state = lock(&self.inner.state);
+            let waiter = {
+                let state = lock(&self.inner.state);
                 let now = self.now();
                 if mode == Mode::Force {
                     self.inner.cached.store(None);
@@ -290,38 +291,25 @@ impl ClientCredentials {
                     // A request finished while this caller was on its way here.
                     return Ok(token);
                 }
-                match self.in_flight(&mut state) {
-                    Some(outcome) => outcome,
+                match self.inner.flight.current() {
+                    Some(waiter) => waiter,
                     None => {
                         if mode == Mode::IfDue
                             && let Some(error) = self.backing_off(&state, now)
                         {
                             return Err(error);
                         }
-                        self.start_flight(&mut state)?
+                        self.start_flight()?
                     }
                 }
             };
             // Cancel-safe: the request runs in its own task and finishes without this caller.
-            if let Ok(done) = outcome.wait_for(Option::is_some).await
-                && let Some(result) = &*done
-            {
-                return result.clone();
+            if let Some(result) = waiter.outcome().await {
+                return result;
             }
         }
         Err(TokenError::Transport {
             message: "the token request ended without an answer (its runtime shut down)".into(),
         })
     }
-}
-
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

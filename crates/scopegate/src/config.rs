@@ -20,14 +20,16 @@ mod checks;
 mod error;
 mod redact;
 
-use checks::{check_discoverable, check_introspection, check_policy};
+use checks::check_policy;
+#[cfg(feature = "remote")]
+use checks::{check_discoverable, check_introspection};
 pub use error::ConfigError;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::audience::AudienceMatcher;
 use crate::claims::ScopeSource;
 use crate::introspect::{IntrospectionConfig, IntrospectionPolicy};
-use crate::jwks::{JwksPolicy, JwksSource, is_secure_url};
+use crate::jwks::{JwksPolicy, JwksSource};
 use crate::organization::OrganizationSource;
 
 /// The largest leeway accepted: more would keep expired tokens alive for long.
@@ -81,6 +83,7 @@ pub struct AuthConfig {
     pub(crate) token_type: TokenTypePolicy,
     pub(crate) scope_sources: Vec<ScopeSource>,
     pub(crate) symmetric_secret: Option<Arc<[u8]>>,
+    #[cfg(feature = "remote")]
     pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) jwks_policy: JwksPolicy,
     pub(crate) allow_insecure_http: bool,
@@ -102,6 +105,7 @@ impl AuthConfig {
             token_type: TokenTypePolicy::Lenient,
             scope_sources: ScopeSource::defaults(),
             symmetric_secret: None,
+            #[cfg(feature = "remote")]
             http_client: None,
             jwks_policy: JwksPolicy::default(),
             allow_insecure_http: false,
@@ -163,6 +167,7 @@ pub struct AuthConfigBuilder {
     token_type: TokenTypePolicy,
     scope_sources: Vec<ScopeSource>,
     symmetric_secret: Option<Vec<u8>>,
+    #[cfg(feature = "remote")]
     http_client: Option<reqwest::Client>,
     jwks_policy: JwksPolicy,
     allow_insecure_http: bool,
@@ -258,6 +263,8 @@ impl AuthConfigBuilder {
     }
 
     /// Uses your `reqwest::Client` (proxies, private roots, timeouts) for JWKS and discovery.
+    #[cfg(feature = "remote")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -316,7 +323,7 @@ impl AuthConfigBuilder {
             return Err(ConfigError::NoScopeSources);
         }
         check_policy(&self.jwks_policy)?;
-        let secure = |url: &Url| self.allow_insecure_http || is_secure_url(url);
+        let secure = |url: &Url| scopegate_http::is_secure(url, self.allow_insecure_http);
         let has_credentials = |url: &Url| !url.username().is_empty() || url.password().is_some();
         if Url::parse(&self.issuer).is_ok_and(|url| has_credentials(&url)) {
             return Err(ConfigError::CredentialsInUrl("issuer"));
@@ -334,12 +341,30 @@ impl AuthConfigBuilder {
             }
             None => self.jwks,
         };
+        #[cfg(feature = "remote")]
         if matches!(jwks, JwksSource::Discovery) {
             check_discoverable(&self.issuer, secure)?;
         }
         if let Some(introspection) = &self.introspection {
+            #[cfg(feature = "remote")]
             check_introspection(introspection, &self.issuer, secure)?;
+            // An introspection is an HTTP call to the issuer: without `remote` there is no
+            // client to make it, and opaque tokens would all be refused unannounced.
+            #[cfg(not(feature = "remote"))]
+            if introspection.policy != IntrospectionPolicy::Never {
+                return Err(ConfigError::IntrospectionWithoutRemote);
+            }
         }
+        #[cfg(not(feature = "remote"))]
+        let jwks = match jwks {
+            JwksSource::Static(set) => JwksSource::Static(set),
+            // With an HMAC secret and no key source named, the secret is the key: nothing to
+            // fetch (asymmetric tokens then find no key and are refused).
+            JwksSource::Discovery if self.symmetric_secret.is_some() => {
+                JwksSource::Static(crate::jwks::KeySet::default())
+            }
+            _ => return Err(ConfigError::RemoteDisabled),
+        };
         let hmac = self.algorithms.intersection(AlgorithmSet::HMAC);
         match &self.symmetric_secret {
             Some(secret) if secret.len() < MIN_SECRET_LEN => return Err(ConfigError::WeakSecret),
@@ -360,6 +385,7 @@ impl AuthConfigBuilder {
             token_type: self.token_type,
             scope_sources: self.scope_sources,
             symmetric_secret: self.symmetric_secret.map(Arc::from),
+            #[cfg(feature = "remote")]
             http_client: self.http_client,
             jwks_policy: self.jwks_policy,
             allow_insecure_http: self.allow_insecure_http,

@@ -68,12 +68,14 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `aws-lc-rs` | yes | signature checks with aws-lc-rs (the faster backend) |
-//! | `rust-crypto` | no | signature checks with RustCrypto instead: `default-features = false, features = ["rust-crypto", "axum"]` |
+//! | `aws-lc-rs` | yes | signature checks (and TLS, with `remote`) on aws-lc-rs, the faster backend |
+//! | `rust-crypto` | no | signature checks on RustCrypto, TLS on ring: no aws-lc-sys, no cmake. `default-features = false, features = ["rust-crypto", "remote", "axum"]` |
+//! | `remote` | yes | keys fetched over HTTP (discovery, [`jwks_uri`](AuthConfigBuilder::jwks_uri)) with reqwest; [`AuthConfigBuilder::http_client`], [`jwks::redirect_policy`]. Without it, keys come from [`jwks_static`](AuthConfigBuilder::jwks_static) or an HMAC secret, and no HTTP client is compiled |
 //! | `axum` | yes | the [`extract`] module (`Auth`, `Scopes`, `TokenClaims<T>`), [`require_organization`] by path parameter, `IntoResponse` for [`AuthError`] |
+//! | `testing` | no | the [`testing`] module: an [`AuthContext`] built by hand and attached to a request, for handler and guard tests with no issuer and no socket |
 //!
-//! Exactly one crypto backend must be on; any other combination is a compile error. Items that
-//! need a feature are marked so in these docs.
+//! Features are additive. With both crypto backends on, aws-lc-rs is used; with neither, the
+//! build stops and says to pick one. Items that need a feature are marked so in these docs.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Examples (the README's included) are code users copy: a warning in one (an unused import) is a
@@ -85,11 +87,6 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-#[cfg(all(feature = "aws-lc-rs", feature = "rust-crypto"))]
-compile_error!(
-    "scopegate: the features `aws-lc-rs` and `rust-crypto` are exclusive. To use RustCrypto, \
-     depend on scopegate with `default-features = false, features = [\"rust-crypto\", \"axum\"]`."
-);
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
 compile_error!("scopegate: enable one crypto backend, `aws-lc-rs` (the default) or `rust-crypto`.");
 
@@ -120,6 +117,9 @@ pub mod organization;
 pub mod readiness;
 pub mod resolver;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 pub mod token;
 pub mod validate;
 pub mod verify_pool;

@@ -6,7 +6,6 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderValue;
 use url::Url;
 
-use crate::destination;
 use crate::error::ConfigError;
 use crate::redact::{form_encode, without_userinfo};
 
@@ -40,7 +39,7 @@ pub(super) fn parse_token_url(raw: &str, allow_insecure_http: bool) -> Result<Ur
             "it must not contain user info; give the client id and secret separately",
         ));
     }
-    if !destination::is_secure(&url, allow_insecure_http) {
+    if !scopegate_http::is_secure(&url, allow_insecure_http) {
         return Err(ConfigError::InsecureTokenUrl(url.to_string()));
     }
     Ok(url)

@@ -94,7 +94,7 @@ impl std::fmt::Display for Detail<'_> {
 impl ManagementError {
     pub(crate) fn transport(error: &reqwest::Error) -> ManagementError {
         ManagementError::Transport {
-            message: crate::source::error_chain(error),
+            message: scopegate_http::error_chain(error),
         }
     }
 

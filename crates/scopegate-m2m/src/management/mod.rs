@@ -35,15 +35,15 @@ mod error;
 use std::fmt;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::Bytes;
 use http::Method;
 use serde::de::DeserializeOwned;
 use url::Url;
 
 pub use error::ManagementError;
 
-use crate::destination::is_loopback;
 use crate::{ClientCredentials, ClientCredentialsBuilder, ConfigError};
+use scopegate_http::{ReadError, is_loopback};
 
 /// The one permission of the Logto Management API.
 pub const MANAGEMENT_SCOPE: &str = "all";
@@ -288,12 +288,13 @@ impl ManagementApi {
         }
         let http = match http {
             Some(http) => http,
-            None => reqwest::Client::builder()
+            None => scopegate_http::client_builder()
+                .map_err(|e| ConfigError::HttpClient(e.to_string()))?
                 .user_agent(USER_AGENT)
                 .timeout(DEFAULT_API_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| ConfigError::HttpClient(e.to_string()))?,
+                .map_err(|e| ConfigError::HttpClient(scopegate_http::error_chain(&e)))?,
         };
         Ok(ManagementApi { source, base, http })
     }
@@ -412,31 +413,18 @@ impl ManagementApi {
 
 /// Reads at most `limit` bytes of `response`; more is an
 /// [`InvalidResponse`](ManagementError::InvalidResponse).
-async fn read_body(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<BytesMut, ManagementError> {
-    let too_large = || ManagementError::InvalidResponse {
-        reason: format!("the response is larger than {limit} bytes"),
-    };
-    if response
-        .content_length()
-        .is_some_and(|len| len > limit as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response
-        .chunk()
+async fn read_body(response: reqwest::Response, limit: usize) -> Result<Bytes, ManagementError> {
+    let body = http::Response::from(response).into_body();
+    scopegate_http::read_capped(body, limit)
         .await
-        .map_err(|e| ManagementError::transport(&e))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|e| match e {
+            ReadError::TooLarge { max } => ManagementError::InvalidResponse {
+                reason: format!("the response is larger than {max} bytes"),
+            },
+            other => ManagementError::Transport {
+                message: scopegate_http::error_chain(&other),
+            },
+        })
 }
 
 #[cfg(test)]

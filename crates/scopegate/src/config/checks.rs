@@ -5,9 +5,11 @@
 use url::Url;
 
 use super::ConfigError;
+#[cfg(feature = "remote")]
 use crate::introspect::IntrospectionConfig;
 use crate::jwks::JwksPolicy;
 
+#[cfg(feature = "remote")]
 /// Why an issuer cannot be discovered, in the words that point to the fix.
 pub(super) fn check_discoverable(
     issuer: &str,
@@ -47,6 +49,7 @@ pub(super) fn check_policy(policy: &JwksPolicy) -> Result<(), ConfigError> {
     problem.map_or(Ok(()), |p| Err(ConfigError::InvalidPolicy(p)))
 }
 
+#[cfg(feature = "remote")]
 /// Whether the introspection config can work: its limits, and an endpoint that is a URL without
 /// credentials, secure (https, or loopback) unless `secure` allows more; without an endpoint,
 /// the issuer must be discoverable.

@@ -104,6 +104,21 @@ pub enum ConfigError {
          at most one issuer of a validator may have an introspection config"
     )]
     SeveralIntrospectingIssuers(String, String),
+    /// The keys would be fetched (discovery or a JWKS URL), but scopegate was built without its
+    /// `remote` feature, so it has no HTTP client.
+    #[error(
+        "the issuer's keys would be fetched over HTTP, but scopegate was built without its \
+         `remote` feature: enable it, or give the keys with AuthConfigBuilder::jwks_static \
+         (or an HMAC secret with symmetric_secret)"
+    )]
+    RemoteDisabled,
+    /// Tokens would be introspected (RFC 7662, an HTTP call to the issuer), but scopegate was
+    /// built without its `remote` feature, so it has no HTTP client.
+    #[error(
+        "tokens would be introspected over HTTP, but scopegate was built without its `remote` \
+         feature: enable it, or drop AuthConfigBuilder::introspection"
+    )]
+    IntrospectionWithoutRemote,
     /// The default HTTP client for JWKS and discovery could not be built (e.g. no TLS roots);
     /// pass your own with [`AuthConfigBuilder::http_client`](crate::AuthConfigBuilder::http_client).
     #[error("cannot build an HTTP client: {0}")]

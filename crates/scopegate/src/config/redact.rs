@@ -21,17 +21,22 @@ impl<T> fmt::Debug for Redacted<'_, T> {
 }
 
 /// Names the kind of client only: a client's own `Debug` may show proxy URLs and their
-/// credentials.
-struct ClientKind<'a>(&'a Option<reqwest::Client>);
+/// credentials. Without `remote` there is no client: "none".
+struct ClientKind(Option<bool>);
 
-impl fmt::Debug for ClientKind<'_> {
+impl fmt::Debug for ClientKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "custom"
-        } else {
-            "default"
+        f.write_str(match self.0 {
+            Some(true) => "custom",
+            Some(false) => "default",
+            None => "none",
         })
     }
+}
+
+#[cfg(feature = "remote")]
+fn client_kind(client: &Option<reqwest::Client>) -> ClientKind {
+    ClientKind(Some(client.is_some()))
 }
 
 impl fmt::Debug for AuthConfig {
@@ -46,7 +51,7 @@ impl fmt::Debug for AuthConfig {
             .field("token_type", &self.token_type)
             .field("scope_sources", &self.scope_sources)
             .field("symmetric_secret", &Redacted(&self.symmetric_secret))
-            .field("http_client", &ClientKind(&self.http_client))
+            .field("http_client", &self.client_kind())
             .field("jwks_policy", &self.jwks_policy)
             .field("introspection", &self.introspection)
             .field("allow_insecure_http", &self.allow_insecure_http)
@@ -69,7 +74,7 @@ impl fmt::Debug for AuthConfigBuilder {
             .field("token_type", &self.token_type)
             .field("scope_sources", &self.scope_sources)
             .field("symmetric_secret", &Redacted(&self.symmetric_secret))
-            .field("http_client", &ClientKind(&self.http_client))
+            .field("http_client", &self.client_kind())
             .field("jwks_policy", &self.jwks_policy)
             .field("introspection", &self.introspection)
             .field("allow_insecure_http", &self.allow_insecure_http)
@@ -90,5 +95,23 @@ fn redact_url(text: &str) -> std::borrow::Cow<'_, str> {
         // Not a URL, or one that does not parse: show it only if it cannot hide userinfo.
         Err(_) if !text.contains('@') => text.into(),
         Err(_) => "<redacted>".into(),
+    }
+}
+
+impl AuthConfig {
+    fn client_kind(&self) -> ClientKind {
+        #[cfg(feature = "remote")]
+        return client_kind(&self.http_client);
+        #[cfg(not(feature = "remote"))]
+        ClientKind(None)
+    }
+}
+
+impl AuthConfigBuilder {
+    fn client_kind(&self) -> ClientKind {
+        #[cfg(feature = "remote")]
+        return client_kind(&self.http_client);
+        #[cfg(not(feature = "remote"))]
+        ClientKind(None)
     }
 }

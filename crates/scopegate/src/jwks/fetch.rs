@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{ACCEPT, CACHE_CONTROL, USER_AGENT};
+use scopegate_http::{ReadError, error_chain, read_capped};
 use serde_json::Value;
 use url::Url;
 
@@ -21,9 +22,11 @@ pub const MAX_REDIRECTS: usize = 3;
 ///
 /// With your own client ([`AuthConfigBuilder::http_client`](crate::AuthConfigBuilder::http_client)),
 /// scopegate can only check where a response finally came from; give your client this policy so
-/// that no hop in between leaves the rule either:
+/// that no hop in between leaves the rule either ([`client_builder`](super::client_builder)
+/// starts from it):
 ///
-/// ```
+/// ```no_run
+/// // Your own reqwest, with a TLS feature of its choosing.
 /// let client = reqwest::Client::builder()
 ///     .redirect(scopegate::jwks::redirect_policy(false))
 ///     .build()?;
@@ -129,7 +132,7 @@ impl Fetcher {
                 message: error_chain(&e.without_url()),
             },
         };
-        let mut response = request
+        let response = request
             .header(USER_AGENT, USER_AGENT_VALUE)
             .header(ACCEPT, accept)
             .send()
@@ -153,27 +156,23 @@ impl Fetcher {
                 status: status.as_u16(),
             });
         }
-        let max = self.max_body_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > max as u64)
-        {
-            return Err(JwksError::TooLarge { max });
-        }
         let max_age = response
             .headers()
             .get(CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_max_age);
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > max {
-                return Err(JwksError::TooLarge { max });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = http::Response::from(response).into_body();
+        let body = read_capped(body, self.max_body_bytes)
+            .await
+            .map_err(|e| match e {
+                ReadError::TooLarge { max } => JwksError::TooLarge { max },
+                other => JwksError::Transport {
+                    url: url.to_string(),
+                    message: error_chain(&other),
+                },
+            })?;
         Ok(Fetched {
-            body: body.freeze(),
+            body,
             status: status.as_u16(),
             max_age,
         })
@@ -303,18 +302,6 @@ fn redirect_refusal(error: &reqwest::Error) -> Option<String> {
         source = cause.source();
     }
     None
-}
-
-/// The error and its sources on one line: reqwest's top-level message alone rarely says why.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

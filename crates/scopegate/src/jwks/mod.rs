@@ -1,6 +1,7 @@
 //! The issuer's signing keys: parsing a JWKS into a [`KeySet`], finding its URL by discovery,
 //! fetching it, and keeping it fresh without ever hammering the issuer.
 
+#[cfg(feature = "remote")]
 pub(crate) mod fetch;
 mod key;
 mod set;
@@ -14,24 +15,54 @@ pub use set::{DEFAULT_MAX_KEYS, KeySet};
 pub use source::{IssuerReadiness, JwksStats};
 pub(crate) use source::{KeySource, RefreshReason};
 
+#[cfg(feature = "remote")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
 pub use fetch::{MAX_REDIRECTS, redirect_policy};
 
-/// The HTTP side of a key source: one per issuer, built from the user's client, or else a
-/// default client whose redirects follow [`redirect_policy`].
+/// A `reqwest::ClientBuilder` set up like scopegate's own client: TLS on the enabled crypto
+/// backend's provider (with `rust-crypto` alone: ring, or the rustls provider your application
+/// installed, never aws-lc-rs), redirects checked by [`redirect_policy`]. Add your proxies or
+/// roots, build it, and pass it to
+/// [`AuthConfigBuilder::http_client`](crate::AuthConfigBuilder::http_client).
+///
+/// A plain `reqwest::Client::builder()` works too when your own reqwest has a TLS feature; with
+/// `rust-crypto` alone scopegate's reqwest has no provider of its own, and a client built
+/// without one panics in reqwest.
+///
+/// ```
+/// let client = scopegate::jwks::client_builder(false)?
+///     .timeout(std::time::Duration::from_secs(3))
+///     .build()
+///     .map_err(|e| scopegate::ConfigError::HttpClient(e.to_string()))?;
+/// # Ok::<(), scopegate::ConfigError>(())
+/// ```
+#[cfg(feature = "remote")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
+pub fn client_builder(
+    allow_insecure_http: bool,
+) -> Result<reqwest::ClientBuilder, crate::ConfigError> {
+    let builder = scopegate_http::client_builder()
+        .map_err(|e| crate::ConfigError::HttpClient(e.to_string()))?;
+    Ok(builder.redirect(redirect_policy(allow_insecure_http)))
+}
+
+/// The HTTP side of a key source: one per issuer, built from the user's client, or else
+/// [`client_builder`]'s.
+#[cfg(feature = "remote")]
 pub(crate) fn fetcher(
     client: Option<reqwest::Client>,
     max_body_bytes: usize,
     allow_insecure_http: bool,
-) -> Result<fetch::Fetcher, reqwest::Error> {
+) -> Result<fetch::Fetcher, crate::ConfigError> {
     let client = match client {
         Some(client) => client,
         // No idle connections: a pooled one belongs to the runtime that opened it, and one left
         // on a runtime that is no longer driven would hang the next fetch from another. A fetch
         // a minute gains nothing from a pool.
-        None => reqwest::Client::builder()
-            .redirect(redirect_policy(allow_insecure_http))
+        None => client_builder(allow_insecure_http)?
             .pool_max_idle_per_host(0)
-            .build()?,
+            .build()
+            .map_err(|e| crate::ConfigError::HttpClient(scopegate_http::error_chain(&e)))?,
     };
     Ok(fetch::Fetcher::new(
         client,
@@ -269,22 +300,9 @@ pub enum JwksError {
 /// Whether a fetch may go to `url`, on the first hop and every redirect: https (or http when
 /// insecure http is allowed, or to a loopback host), and no username or password, which would
 /// end up in logs and error messages.
+#[cfg(feature = "remote")]
 pub(crate) fn may_fetch(url: &url::Url, allow_insecure_http: bool) -> bool {
-    (allow_insecure_http || is_secure_url(url))
+    scopegate_http::is_secure(url, allow_insecure_http)
         && url.username().is_empty()
         && url.password().is_none()
-}
-
-/// Whether `url` may be fetched: https, or http to a loopback host (local development).
-pub(crate) fn is_secure_url(url: &url::Url) -> bool {
-    match url.scheme() {
-        "https" => true,
-        "http" => match url.host() {
-            Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        },
-        _ => false,
-    }
 }

@@ -12,12 +12,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::{ArcSwap, Guard};
+use scopegate_http::SingleFlight;
+#[cfg(feature = "remote")]
 use url::Url;
 
 mod readiness;
 mod refresh;
 mod schedule;
 
+#[cfg(feature = "remote")]
 use super::fetch::Fetcher;
 use super::{JwksError, JwksPolicy, JwksSource, KeySet};
 use crate::clock::Clock;
@@ -89,6 +92,7 @@ pub(crate) struct KeySource {
 struct Shared {
     issuer: Arc<str>,
     origin: Origin,
+    #[cfg(feature = "remote")]
     fetcher: Fetcher,
     policy: JwksPolicy,
     clock: Arc<dyn Clock>,
@@ -97,8 +101,9 @@ struct Shared {
     has_keys: AtomicBool,
     /// The last fetch attempt succeeded.
     healthy: AtomicBool,
-    /// Single flight: held for the duration of one fetch.
-    gate: tokio::sync::Mutex<()>,
+    /// Single flight: the fetch runs as its own task, joined by every caller meanwhile, and
+    /// finishes even when the request that started it goes away.
+    flight: SingleFlight<Result<(), JwksError>>,
     /// Completed attempts; a waiter that sees it move knows it joined someone else's fetch.
     completed: AtomicU64,
     state: Mutex<State>,
@@ -120,8 +125,13 @@ struct Shared {
 #[derive(Debug)]
 enum Origin {
     Static,
+    /// Keys fetched (feature `remote`); without it, configs with other sources are refused.
+    #[cfg(feature = "remote")]
     Uri(Url),
-    Discovery { discovered: Mutex<Option<Url>> },
+    #[cfg(feature = "remote")]
+    Discovery {
+        discovered: Mutex<Option<Url>>,
+    },
 }
 
 /// Times are the validator's clock's.
@@ -155,13 +165,15 @@ impl KeySource {
     pub(crate) fn new(
         issuer: Arc<str>,
         source: JwksSource,
-        fetcher: Fetcher,
+        #[cfg(feature = "remote")] fetcher: Fetcher,
         policy: JwksPolicy,
         clock: Arc<dyn Clock>,
     ) -> KeySource {
         let (origin, keys, has_keys) = match source {
             JwksSource::Static(set) => (Origin::Static, set, true),
+            #[cfg(feature = "remote")]
             JwksSource::Uri(url) => (Origin::Uri(url), KeySet::default(), false),
+            #[cfg(feature = "remote")]
             JwksSource::Discovery => (
                 Origin::Discovery {
                     discovered: Mutex::new(None),
@@ -169,6 +181,9 @@ impl KeySource {
                 KeySet::default(),
                 false,
             ),
+            // `AuthConfigBuilder::build` refuses fetched sources without `remote`.
+            #[cfg(not(feature = "remote"))]
+            _ => (Origin::Static, KeySet::default(), true),
         };
         let created = clock.now();
         let next_refresh = created + policy.default_refresh_interval;
@@ -178,13 +193,14 @@ impl KeySource {
             shared: Arc::new(Shared {
                 issuer,
                 origin,
+                #[cfg(feature = "remote")]
                 fetcher,
                 policy,
                 clock,
                 keys: ArcSwap::from_pointee(keys),
                 has_keys: AtomicBool::new(has_keys),
                 healthy: AtomicBool::new(true),
-                gate: tokio::sync::Mutex::new(()),
+                flight: SingleFlight::new(),
                 completed: AtomicU64::new(0),
                 state: Mutex::new(State {
                     last_attempt: None,
@@ -279,11 +295,15 @@ impl KeySource {
         if matches!(shared.origin, Origin::Static) {
             return None;
         }
-        // The holder's fetch is bounded by the fetch timeout, so this wait is too.
+        // The fetch is bounded by the fetch timeout, so this wait is too.
         let wait = shared.policy.fetch_timeout + Duration::from_millis(250);
-        let Ok(_gate) = tokio::time::timeout(wait, shared.gate.lock()).await else {
-            return None;
-        };
+        if let Some(waiter) = shared.flight.current() {
+            // A fetch is running: its outcome is ours.
+            return tokio::time::timeout(wait, waiter.outcome())
+                .await
+                .ok()
+                .flatten();
+        }
         if shared.completed.load(Ordering::Acquire) != seen {
             // Joined a fetch that finished while we waited: its outcome is ours.
             return shared.lock_state().last_result.clone();
@@ -309,6 +329,15 @@ impl KeySource {
         if reason == RefreshReason::Overdue && !self.is_overdue(now) {
             return None;
         }
-        Some(shared.fetch_and_swap(reason).await)
+        // A caller that passed the same checks meanwhile joins this fetch instead of starting one.
+        let fetching = Arc::clone(shared);
+        let (waiter, _) = shared
+            .flight
+            .join_or_start(move || async move { fetching.fetch_and_swap(reason).await })
+            .ok()?;
+        tokio::time::timeout(wait, waiter.outcome())
+            .await
+            .ok()
+            .flatten()
     }
 }

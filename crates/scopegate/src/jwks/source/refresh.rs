@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng as _;
+#[cfg(feature = "remote")]
 use url::Url;
 
 use super::{Origin, RefreshReason, Shared, State, schedule};
@@ -109,6 +110,7 @@ impl Shared {
                         metrics::gauge!("scopegate_jwks_failing_since_timestamp_seconds", "issuer" => self.issuer.to_string())
                             .set(at.as_secs_f64());
                     }
+                    #[cfg(feature = "remote")]
                     if let (
                         Origin::Discovery { discovered },
                         JwksError::Status { status: 404, .. },
@@ -161,6 +163,7 @@ impl Shared {
         outcome
     }
 
+    #[cfg(feature = "remote")]
     async fn fetch(&self) -> Result<(KeySet, u16, Option<Duration>, Url), JwksError> {
         let url = match &self.origin {
             Origin::Static => return Err(JwksError::Discovery("static key set")),
@@ -189,10 +192,19 @@ impl Shared {
         Ok((set, fetched.status, fetched.max_age, url))
     }
 
+    /// Without `remote` every source is static: there is nothing to fetch, and refreshes stop
+    /// before they get here.
+    #[cfg(not(feature = "remote"))]
+    async fn fetch(&self) -> Result<(KeySet, u16, Option<Duration>, String), JwksError> {
+        Err(JwksError::Discovery("static key set"))
+    }
+
     fn display_url(&self) -> String {
         match &self.origin {
             Origin::Static => String::new(),
+            #[cfg(feature = "remote")]
             Origin::Uri(url) => url.to_string(),
+            #[cfg(feature = "remote")]
             Origin::Discovery { discovered } => discovered
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

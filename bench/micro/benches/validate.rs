@@ -1,4 +1,4 @@
-//! `cargo bench -p scopegate --bench validate`
+//! `cargo bench -p scopegate-bench-micro --bench validate`
 //!
 //! * `first_sight/<alg>`: a token the validator has not seen (cache off): parse + signature +
 //!   claims, the cost every other Rust layer pays on every request, here including the round
@@ -9,7 +9,7 @@
 //!   SHA-256 digest.
 //!
 //! Keys are a static set (no network): the figures are CPU only. For the RustCrypto backend:
-//! `cargo bench -p scopegate --bench validate --no-default-features --features rust-crypto,axum`.
+//! `cargo bench -p scopegate-bench-micro --bench validate --no-default-features --features rust-crypto`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;

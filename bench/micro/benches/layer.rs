@@ -1,4 +1,4 @@
-//! `cargo bench -p scopegate --bench layer`
+//! `cargo bench -p scopegate-bench-micro --bench layer`
 //!
 //! What the layer's cache-hit path costs per request, and what the check added for nested
 //! layers (is the request already verified by an outer layer?) costs within it:

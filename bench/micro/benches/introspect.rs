@@ -1,4 +1,4 @@
-//! `cargo bench -p scopegate --bench introspect`
+//! `cargo bench -p scopegate-bench-micro --bench introspect`
 //!
 //! * `cache_hit_kind/jwt_ES384`: a JWT answered from the verified-token cache;
 //! * `cache_hit_kind/opaque`: an opaque token answered from the introspection cache.

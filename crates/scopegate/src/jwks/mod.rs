@@ -32,37 +32,35 @@ pub use fetch::{MAX_REDIRECTS, redirect_policy};
 /// ```
 /// let client = scopegate::jwks::client_builder(false)?
 ///     .timeout(std::time::Duration::from_secs(3))
-///     .build()
-///     .map_err(|e| scopegate::ConfigError::HttpClient(e.to_string()))?;
-/// # Ok::<(), scopegate::ConfigError>(())
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "remote")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
-pub fn client_builder(
-    allow_insecure_http: bool,
-) -> Result<reqwest::ClientBuilder, crate::ConfigError> {
-    let builder = scopegate_http::client_builder()
-        .map_err(|e| crate::ConfigError::HttpClient(e.to_string()))?;
+pub fn client_builder(allow_insecure_http: bool) -> Result<reqwest::ClientBuilder, JwksError> {
+    let builder =
+        scopegate_http::client_builder().map_err(|e| JwksError::TlsSetup(e.to_string()))?;
     Ok(builder.redirect(redirect_policy(allow_insecure_http)))
 }
 
 /// The HTTP side of a key source: one per issuer, built from the user's client, or else
-/// [`client_builder`]'s.
+/// [`client_builder`]'s. An error says why the default client could not be built.
 #[cfg(feature = "remote")]
 pub(crate) fn fetcher(
     client: Option<reqwest::Client>,
     max_body_bytes: usize,
     allow_insecure_http: bool,
-) -> Result<fetch::Fetcher, crate::ConfigError> {
+) -> Result<fetch::Fetcher, String> {
     let client = match client {
         Some(client) => client,
         // No idle connections: a pooled one belongs to the runtime that opened it, and one left
         // on a runtime that is no longer driven would hang the next fetch from another. A fetch
         // a minute gains nothing from a pool.
-        None => client_builder(allow_insecure_http)?
+        None => client_builder(allow_insecure_http)
+            .map_err(|e| e.to_string())?
             .pool_max_idle_per_host(0)
             .build()
-            .map_err(|e| crate::ConfigError::HttpClient(scopegate_http::error_chain(&e)))?,
+            .map_err(|e| scopegate_http::error_chain(&e))?,
     };
     Ok(fetch::Fetcher::new(
         client,
@@ -284,6 +282,10 @@ pub enum JwksError {
         /// The document's `issuer`, if it has one.
         document: Option<String>,
     },
+    /// TLS could not be set up for the default HTTP client (e.g. the platform's root
+    /// certificates could not be read).
+    #[error("cannot set up TLS for the HTTP client: {0}")]
+    TlsSetup(String),
     /// Neither discovery document exists (both answered 404): the issuer is most likely not
     /// the one its tokens name, e.g. missing a path. A preset may know better
     /// (`logto::discovery_hint`).

@@ -305,7 +305,7 @@ impl KeySource {
                 .flatten();
         }
         if shared.completed.load(Ordering::Acquire) != seen {
-            // Joined a fetch that finished while we waited: its outcome is ours.
+            // A fetch finished since the caller looked: its outcome is ours.
             return shared.lock_state().last_result.clone();
         }
         // Request-driven fetches are rate-limited by the cooldown; the schedule limits itself.

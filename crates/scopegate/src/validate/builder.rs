@@ -143,7 +143,8 @@ impl IssuerState {
             config.http_client.clone(),
             config.jwks_policy.max_body_bytes,
             config.allow_insecure_http,
-        )?;
+        )
+        .map_err(ConfigError::HttpClient)?;
         let keys = KeySource::new(
             Arc::clone(&config.issuer),
             config.jwks.clone(),

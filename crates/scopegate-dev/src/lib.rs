@@ -95,7 +95,7 @@ pub use testing::JwksFault;
 /// validator allows (scopegate's is at most 5 minutes).
 pub const EXPIRED_FOR: Duration = Duration::from_secs(600);
 
-/// How many JWKS request arrival times [`DevIssuer::jwks_request_times`] keeps (the most
+/// How many JWKS request arrival times `DevIssuer::jwks_request_times` (feature `testing`) keeps (the most
 /// recent ones): the endpoint is open to anyone, so the record must not grow without bound.
 pub const JWKS_REQUEST_TIMES_KEPT: usize = 1024;
 

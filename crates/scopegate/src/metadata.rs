@@ -37,7 +37,6 @@ use bytes::Bytes;
 use url::Url;
 
 use crate::config::ConfigError;
-use crate::jwks::is_secure_url;
 use crate::validate::Validator;
 
 mod service;
@@ -303,8 +302,7 @@ impl ResourceMetadataBuilder {
         }
         let resource = Url::parse(&self.resource)
             .map_err(|_| ConfigError::InvalidResource(self.resource.clone()))?;
-        let secure =
-            is_secure_url(&resource) || (resource.scheme() == "http" && self.allow_insecure_http);
+        let secure = scopegate_http::is_secure(&resource, self.allow_insecure_http);
         if !secure || resource.fragment().is_some() || resource.host_str().is_none() {
             return Err(ConfigError::InvalidResource(self.resource));
         }

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use scopegate::testing::TestAuth;
-use serde_json::{Value, json};
 use scopegate::{AuthConfig, BearerAuthLayer, KeySet, Validator};
+use serde_json::{Value, json};
 use shopping_api::{Store, router};
 use tower::ServiceExt as _;
 
@@ -124,8 +124,13 @@ async fn a_request_without_a_token_is_asked_for_one() {
     let request = Request::get("/products").body(Body::empty()).unwrap();
     let (status, response) = send(&store, request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
-    assert!(challenge.starts_with("Bearer realm=\"shopping\""), "{challenge}");
+    let challenge = response.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap();
+    assert!(
+        challenge.starts_with("Bearer realm=\"shopping\""),
+        "{challenge}"
+    );
 }
 
 #[tokio::test]
@@ -133,7 +138,10 @@ async fn a_forged_token_is_refused_by_the_layer() {
     // Not a context: the layer checks the token, and no key of the (empty) set verifies it.
     let store = Store::seeded();
     let request = Request::get("/products")
-        .header(header::AUTHORIZATION, "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2ln")
+        .header(
+            header::AUTHORIZATION,
+            "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2ln",
+        )
         .body(Body::empty())
         .unwrap();
     let (status, _) = send(&store, request).await;

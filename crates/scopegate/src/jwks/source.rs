@@ -330,10 +330,13 @@ impl KeySource {
             return None;
         }
         // A caller that passed the same checks meanwhile joins this fetch instead of starting one.
+        // The fetch's deadline counts from now, not from when its task first runs: the callers'
+        // waits (the same timeout and a margin) then always outlast it.
         let fetching = Arc::clone(shared);
+        let deadline = tokio::time::Instant::now() + shared.policy.fetch_timeout;
         let (waiter, _) = shared
             .flight
-            .join_or_start(move || async move { fetching.fetch_and_swap(reason).await })
+            .join_or_start(move || async move { fetching.fetch_and_swap(reason, deadline).await })
             .ok()?;
         tokio::time::timeout(wait, waiter.outcome())
             .await

@@ -1,4 +1,4 @@
-//! Single flight: one piece of work at a time (a token request, a key-set fetch), whose outcome
+//! Single flight: one piece of work at a time (a token request), whose outcome
 //! every caller that asked meanwhile receives.
 //!
 //! The work runs as its own task rather than inside the first caller's future: a caller whose

@@ -8,7 +8,7 @@
 //! * [`read_capped`]: a response body read into memory up to a size cap
 //!   ([`http_body_util::Limited`] does the counting);
 //! * [`error_chain`]: an error and its sources on one line, for messages that say why;
-//! * [`SingleFlight`]: one piece of work at a time (a token request, a key-set fetch) as its own
+//! * [`SingleFlight`]: one piece of work at a time (scopegate-m2m's token request) as its own
 //!   task, its outcome shared by every caller that asked meanwhile;
 //! * [`client_builder`] (feature `reqwest`): a `reqwest` client on the TLS provider of the
 //!   crypto backend chosen by features, never aws-lc-rs unless that backend is on.

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::{ArcSwap, Guard};
-use scopegate_http::SingleFlight;
 #[cfg(feature = "remote")]
 use url::Url;
 
@@ -101,9 +100,8 @@ struct Shared {
     has_keys: AtomicBool,
     /// The last fetch attempt succeeded.
     healthy: AtomicBool,
-    /// Single flight: the fetch runs as its own task, joined by every caller meanwhile, and
-    /// finishes even when the request that started it goes away.
-    flight: SingleFlight<Result<(), JwksError>>,
+    /// Single flight: held for the duration of one fetch.
+    gate: tokio::sync::Mutex<()>,
     /// Completed attempts; a waiter that sees it move knows it joined someone else's fetch.
     completed: AtomicU64,
     state: Mutex<State>,
@@ -200,7 +198,7 @@ impl KeySource {
                 keys: ArcSwap::from_pointee(keys),
                 has_keys: AtomicBool::new(has_keys),
                 healthy: AtomicBool::new(true),
-                flight: SingleFlight::new(),
+                gate: tokio::sync::Mutex::new(()),
                 completed: AtomicU64::new(0),
                 state: Mutex::new(State {
                     last_attempt: None,
@@ -295,17 +293,13 @@ impl KeySource {
         if matches!(shared.origin, Origin::Static) {
             return None;
         }
-        // The fetch is bounded by the fetch timeout, so this wait is too.
+        // The holder's fetch is bounded by the fetch timeout, so this wait is too.
         let wait = shared.policy.fetch_timeout + Duration::from_millis(250);
-        if let Some(waiter) = shared.flight.current() {
-            // A fetch is running: its outcome is ours.
-            return tokio::time::timeout(wait, waiter.outcome())
-                .await
-                .ok()
-                .flatten();
-        }
+        let Ok(_gate) = tokio::time::timeout(wait, shared.gate.lock()).await else {
+            return None;
+        };
         if shared.completed.load(Ordering::Acquire) != seen {
-            // A fetch finished since the caller looked: its outcome is ours.
+            // Joined a fetch that finished while we waited: its outcome is ours.
             return shared.lock_state().last_result.clone();
         }
         // Request-driven fetches are rate-limited by the cooldown; the schedule limits itself.
@@ -329,18 +323,6 @@ impl KeySource {
         if reason == RefreshReason::Overdue && !self.is_overdue(now) {
             return None;
         }
-        // A caller that passed the same checks meanwhile joins this fetch instead of starting one.
-        // The fetch's deadline counts from now, not from when its task first runs: the callers'
-        // waits (the same timeout and a margin) then always outlast it.
-        let fetching = Arc::clone(shared);
-        let deadline = tokio::time::Instant::now() + shared.policy.fetch_timeout;
-        let (waiter, _) = shared
-            .flight
-            .join_or_start(move || async move { fetching.fetch_and_swap(reason, deadline).await })
-            .ok()?;
-        tokio::time::timeout(wait, waiter.outcome())
-            .await
-            .ok()
-            .flatten()
+        Some(shared.fetch_and_swap(reason).await)
     }
 }

@@ -88,7 +88,7 @@ impl KeySource {
             now.duration_since(at)
                 .map_or(true, |since| since < shared.policy.unknown_kid_cooldown)
         });
-        if cooling || shared.flight.current().is_some() {
+        if cooling || shared.gate.try_lock().is_err() {
             return;
         }
         self.ensure_background_refresh();

@@ -19,13 +19,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// One fetch, over by `deadline` (set when the flight was started, so that a task scheduled
-    /// late does not outlast the callers waiting for it).
-    pub(super) async fn fetch_and_swap(
-        &self,
-        reason: RefreshReason,
-        deadline: tokio::time::Instant,
-    ) -> Result<(), JwksError> {
+    pub(super) async fn fetch_and_swap(&self, reason: RefreshReason) -> Result<(), JwksError> {
         let counter = match reason {
             RefreshReason::Initial => &self.counters.initial,
             RefreshReason::UnknownKid => &self.counters.unknown_kid,
@@ -35,7 +29,7 @@ impl Shared {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let result = match tokio::time::timeout_at(deadline, self.fetch()).await {
+        let result = match tokio::time::timeout(self.policy.fetch_timeout, self.fetch()).await {
             Ok(result) => result,
             Err(_) => Err(JwksError::Timeout {
                 url: self.display_url(),

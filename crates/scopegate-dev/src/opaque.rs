@@ -16,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde_json::{Value, json};
 
-use crate::server::{OAuthRefusal, authenticate_client};
 #[cfg(feature = "testing")]
 use crate::JwksFault;
+use crate::server::{OAuthRefusal, authenticate_client};
 use crate::{State, lock, unix_now};
 
 /// When the token endpoint issues opaque tokens instead of JWTs.

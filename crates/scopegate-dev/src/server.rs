@@ -118,8 +118,11 @@ async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Respon
     }
     record_user_agent(&state, &headers);
     #[cfg(feature = "testing")]
-    if let Some(fault) = lock(&state.jwks_fault).clone() {
-        return fault_response(fault).await;
+    {
+        let fault = lock(&state.jwks_fault).clone();
+        if let Some(fault) = fault {
+            return fault_response(fault).await;
+        }
     }
     let cache_control = lock(&state.jwks_cache_control).clone();
     let mut response = Json(state.jwks()).into_response();

@@ -2,6 +2,7 @@
 //! than a line: the issuer's discoverability, the JWKS policy's limits and the introspection
 //! config.
 
+#[cfg(feature = "remote")]
 use url::Url;
 
 use super::ConfigError;

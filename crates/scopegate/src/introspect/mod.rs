@@ -39,10 +39,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+// The HTTP call and its cache: with `remote` only. The config above them is always there, so
+// that a build without `remote` can name it and be refused with a precise ConfigError.
+#[cfg(feature = "remote")]
 mod exchange;
+#[cfg(feature = "remote")]
 mod flight;
 
+#[cfg(feature = "remote")]
 pub(crate) use exchange::{Answer, Exchange};
+#[cfg(feature = "remote")]
 pub(crate) use flight::{Flights, Unavailable, Verdict};
 
 /// Media type of an RFC 9701 JWT introspection response.
@@ -83,6 +89,8 @@ pub enum ClientAuthMethod {
 pub struct IntrospectionConfig {
     pub(crate) endpoint: Option<String>,
     pub(crate) client_id: String,
+    // Read by the exchange, which needs `remote`.
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) client_secret: Arc<str>,
     pub(crate) auth_method: ClientAuthMethod,
     pub(crate) policy: IntrospectionPolicy,
@@ -203,7 +211,9 @@ impl IntrospectionConfig {
         self.policy
     }
 
-    /// Checks what can be checked without the network.
+    /// Checks what can be checked without the network (without `remote`, the config is
+    /// refused before this).
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn problem(&self) -> Option<&'static str> {
         if self.client_id.is_empty() {
             Some("the client id is empty")

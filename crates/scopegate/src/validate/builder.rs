@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::cache::{CacheConfig, token_caches};
+#[cfg(feature = "remote")]
 use super::introspected::Introspection;
 use super::resolved::Registry;
 use super::{DEFAULT_MAX_TOKEN_LENGTH, Inner, IssuerState, Validator};
@@ -79,11 +80,14 @@ impl ValidatorBuilder {
         }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
+        #[cfg(feature = "remote")]
         let mut introspection: Option<Introspection> = None;
         for config in self.issuers {
             if issuers.iter().any(|i| i.config.issuer == config.issuer) {
                 return Err(ConfigError::DuplicateIssuer(config.issuer.to_string()));
             }
+            // Without `remote`, AuthConfigBuilder::build refused any introspection config.
+            #[cfg(feature = "remote")]
             if let Some(wanted) = &config.introspection {
                 if let Some(other) = &introspection {
                     let first = issuers[other.issuer_index].config.issuer.to_string();
@@ -98,7 +102,7 @@ impl ValidatorBuilder {
                     wanted.max_body_bytes,
                     config.allow_insecure_http,
                 )
-                .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+                .map_err(ConfigError::HttpClient)?;
                 introspection = Some(Introspection::new(
                     issuers.len(),
                     Arc::clone(&config.issuer),
@@ -129,6 +133,7 @@ impl ValidatorBuilder {
                 max_token_length: self.max_token_length.unwrap_or(DEFAULT_MAX_TOKEN_LENGTH),
                 counters: Arc::new(telemetry::Counters::register()),
                 pool: VerifyPool::start(&self.verify_pool)?,
+                #[cfg(feature = "remote")]
                 introspection,
             }),
         })

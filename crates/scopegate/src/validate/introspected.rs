@@ -9,7 +9,7 @@ use super::Validator;
 use super::introspection_judge::Judged;
 use crate::claims::AuthContext;
 use crate::clock::{Clock, unix_seconds};
-use crate::error::{AuthError, TokenProblem};
+use crate::error::AuthError;
 use crate::introspect::{
     Answer, Exchange, Flights, IntrospectionConfig, IntrospectionPolicy, Unavailable, Verdict,
 };
@@ -47,7 +47,7 @@ impl Introspection {
 
 /// How a token is validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+pub(super) enum Route {
     /// Opaque: introspection only.
     Introspect,
     /// A JWT under [`IntrospectionPolicy::Always`]: locally, then by introspection.
@@ -55,21 +55,12 @@ enum Route {
 }
 
 impl Validator {
-    /// Answers from the caches when it can, without waiting: `None` means the token has to be
-    /// verified (or introspected). Rejections are counted here; an acceptance is counted by the
-    /// caller, which knows whether something later refuses the request.
-    pub(crate) fn validate_cached(
+    /// [`validate_cached`](Self::validate_cached) of a token `route` sends to introspection.
+    pub(super) fn validate_cached_introspected(
         &self,
         token: &str,
+        (introspection, route): (&Introspection, Route),
     ) -> Option<Result<Arc<AuthContext>, AuthError>> {
-        if token.len() > self.inner.max_token_length {
-            let error = AuthError::MalformedToken(TokenProblem::TooLong);
-            self.record_rejection(&error, None);
-            return Some(Err(error));
-        }
-        let Some((introspection, route)) = self.route(token) else {
-            return self.validate_cached_jwt(token);
-        };
         if route == Route::Both {
             match self.validate_cached_jwt(token)? {
                 Ok(context) if context.issuer_index != introspection.issuer_index => {
@@ -87,7 +78,7 @@ impl Validator {
     }
 
     /// The introspection and route of `token`, or `None` when it is validated locally only.
-    fn route(&self, token: &str) -> Option<(&Introspection, Route)> {
+    pub(super) fn route(&self, token: &str) -> Option<(&Introspection, Route)> {
         let introspection = self.inner.introspection.as_ref()?;
         let route = match (TokenKind::of(token), introspection.policy) {
             (_, IntrospectionPolicy::Never) => return None,
@@ -153,6 +144,7 @@ impl Validator {
     }
 
     /// Introspections waiting for a call slot right now (for load tests and metrics).
+    #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
     pub fn introspections_queued(&self) -> usize {
         self.inner
             .introspection

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::claims::{AuthContext, Claims, Scopes};
 use crate::clock::{Clock, unix_seconds};
 use crate::config::{AuthConfig, ConfigError};
-use crate::error::AuthError;
+use crate::error::{AuthError, TokenProblem};
 use crate::jwks::{JwksError, JwksSource, JwksStats, KeySource, RefreshReason, VerificationKey};
 use crate::resolver::ResolverStats;
 use crate::telemetry;
@@ -29,7 +29,11 @@ use resolved::{ChosenIssuer, Registry};
 mod builder;
 mod cache;
 mod claims_check;
+// Introspection is an HTTP call: compiled with `remote` only (a config asking for it without
+// `remote` is refused by AuthConfigBuilder::build).
+#[cfg(feature = "remote")]
 mod introspected;
+#[cfg(feature = "remote")]
 mod introspection_judge;
 mod jose;
 mod keys;
@@ -86,6 +90,7 @@ struct Inner {
     counters: Arc<telemetry::Counters>,
     pool: VerifyPool,
     /// The one issuer whose tokens are introspected, if any (see [`crate::introspect`]).
+    #[cfg(feature = "remote")]
     introspection: Option<introspected::Introspection>,
 }
 
@@ -193,10 +198,30 @@ impl Validator {
         {
             return result;
         }
+        #[cfg(feature = "remote")]
         if let Some(result) = self.validate_introspected(token, peer).await {
             return result;
         }
         self.validate_jwt(token, peer).await
+    }
+
+    /// Answers from the caches when it can, without waiting: `None` means the token has to be
+    /// verified (or introspected). Rejections are counted here; an acceptance is counted by the
+    /// caller, which knows whether something later refuses the request.
+    pub(crate) fn validate_cached(
+        &self,
+        token: &str,
+    ) -> Option<Result<Arc<AuthContext>, AuthError>> {
+        if token.len() > self.inner.max_token_length {
+            let error = AuthError::MalformedToken(TokenProblem::TooLong);
+            self.record_rejection(&error, None);
+            return Some(Err(error));
+        }
+        #[cfg(feature = "remote")]
+        if let Some(routed) = self.route(token) {
+            return self.validate_cached_introspected(token, routed);
+        }
+        self.validate_cached_jwt(token)
     }
 
     /// The uncached path of a JWT validated locally: parsed, then verified.

@@ -39,7 +39,7 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | keys generated and signed with aws-lc-rs (wins when both backends are on) |
 //! | `rust-crypto` | no | keys with RustCrypto (p256, p384, rsa, ed25519-dalek): no C library; `default-features = false, features = ["rust-crypto"]` |
-//! | `testing` | no | fault injection and observation: `JwksFault`, `set_jwks_fault`, `set_jwks_cache_control`, request counters, `sign_raw`, `sign_bytes`, `public_key_der` |
+//! | `testing` | no | fault injection and observation: `JwksFault`, `set_jwks_fault`, `set_jwks_cache_control`, request counters, `sign_raw`, `sign_bytes`, `public_key_der`, the introspection endpoint's `set_introspection_fault`, `set_introspection_delay` and counters |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

@@ -70,7 +70,7 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | signature checks (and TLS, with `remote`) on aws-lc-rs, the faster backend |
 //! | `rust-crypto` | no | signature checks on RustCrypto, TLS on ring: no aws-lc-sys, no cmake. `default-features = false, features = ["rust-crypto", "remote", "axum"]` |
-//! | `remote` | yes | keys fetched over HTTP (discovery, [`jwks_uri`](AuthConfigBuilder::jwks_uri)) with reqwest; [`AuthConfigBuilder::http_client`], [`jwks::redirect_policy`]. Without it, keys come from [`jwks_static`](AuthConfigBuilder::jwks_static) or an HMAC secret, and no HTTP client is compiled |
+//! | `remote` | yes | keys fetched over HTTP (discovery, [`jwks_uri`](AuthConfigBuilder::jwks_uri)) and tokens introspected ([`introspect`]) with reqwest; [`AuthConfigBuilder::http_client`], [`jwks::redirect_policy`]. Without it, keys come from [`jwks_static`](AuthConfigBuilder::jwks_static) or an HMAC secret, and no HTTP client is compiled |
 //! | `axum` | yes | the [`extract`] module (`Auth`, `Scopes`, `TokenClaims<T>`), [`require_organization`] by path parameter, `IntoResponse` for [`AuthError`] |
 //! | `testing` | no | the `scopegate::testing` module: an [`AuthContext`] built by hand and attached to a request, for handler and guard tests with no issuer and no socket |
 //!

@@ -105,6 +105,7 @@ pub mod claims;
 pub mod clock;
 pub mod config;
 mod cross_site;
+pub mod dpop;
 pub mod error;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -130,7 +131,8 @@ pub use body::AuthBody;
 pub use claims::{AuthContext, Claims, Scope, ScopeSource, Scopes};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, TokenTypePolicy};
-pub use error::{AuthError, ErrorCode, ErrorResponder, Reason};
+pub use dpop::{DpopConfig, DpopMode, ProofVerifier};
+pub use error::{AuthError, DpopRefusal, ErrorCode, ErrorResponder, Reason};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use guard::require_organization;

@@ -136,6 +136,9 @@ impl<'a> Judged<'a> {
             .organization_sources
             .iter()
             .find_map(|s| s.find(&claims));
+        // RFC 9449 §6.2: an introspection answer carries the binding as `cnf` too; the same
+        // rules as for a JWT, so an introspected binding is never ignored either.
+        let dpop_thumbprint = crate::dpop::confirmation(&claims.raw)?;
         let context = AuthContext {
             claims,
             scopes,
@@ -143,6 +146,7 @@ impl<'a> Judged<'a> {
             issuer_index: self.introspection.issuer_index,
             organization,
             introspected: true,
+            dpop_thumbprint,
         };
         Ok((context, valid_from, valid_until))
     }

@@ -6,6 +6,7 @@ mod attacks;
 mod cache;
 mod challenges;
 mod cross_site;
+mod dpop_attacks;
 mod guidance;
 mod interop;
 mod introspection;

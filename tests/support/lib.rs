@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod challenge;
+pub mod dpop;
 pub mod interop;
 
 use scopegate::{AuthConfig, AuthConfigBuilder, Validator, ValidatorBuilder};

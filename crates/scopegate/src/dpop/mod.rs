@@ -36,6 +36,7 @@ use serde_json::{Map, Value};
 use crate::claims::AuthContext;
 use crate::error::{AuthError, DpopRefusal, RequestProblem};
 
+mod builder;
 mod jwk;
 mod nonce;
 mod problem;
@@ -45,13 +46,14 @@ mod redis;
 mod replay;
 mod uri;
 
+pub use builder::ProofVerifierBuilder;
 pub use jwk::{access_token_hash, jwk_thumbprint};
 pub use nonce::Nonces;
 pub use problem::{DpopError, ProofProblem};
 pub(crate) use proof::PreparedProof;
 pub use proof::{
     DEFAULT_PROOF_ALGORITHMS, DPOP_HEADER, DPOP_NONCE_HEADER, MAX_PROOF_LENGTH, ProofTarget,
-    ProofVerifier, ProofVerifierBuilder, VerifiedProof, proof_header,
+    ProofVerifier, VerifiedProof, proof_header,
 };
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

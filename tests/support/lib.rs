@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 pub mod challenge;
 pub mod dpop;
 pub mod interop;
+pub mod redis;
 
 use scopegate::{AuthConfig, AuthConfigBuilder, Validator, ValidatorBuilder};
 use scopegate_dev::{DevClient, DevIssuer, SigningAlgorithm};

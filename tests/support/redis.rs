@@ -34,6 +34,17 @@ impl TestRedis {
             .local_addr()
             .unwrap()
             .port();
+        TestRedis::private_on(port)
+    }
+
+    /// Starts a stopped private server again, on its port, empty.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop it first");
+        let port = self.url.rsplit(':').next().unwrap().trim_end_matches('/');
+        *self = TestRedis::private_on(port.parse().unwrap());
+    }
+
+    fn private_on(port: u16) -> TestRedis {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args([

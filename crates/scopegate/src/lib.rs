@@ -50,7 +50,9 @@
 //! * [`guard`], [`organization`] and [`extract`]: per-route requirements (scopes, the organization)
 //!   and
 //!   axum extractors;
-//! * [`error`]: every refusal, as an RFC 6750 response;
+//! * [`dpop`]: sender-constrained tokens (RFC 9449): the `cnf.jkt` binding and the proof of
+//!   each `DPoP` request;
+//! * [`error`]: every refusal, as an RFC 6750 (and RFC 9449) response;
 //! * [`metadata`]: the RFC 9728 protected-resource document that every challenge points to
 //!   (`resource_metadata`), with the scopes the routes require
 //!   ([`BearerAuthLayer::require_scopes`]).
@@ -70,6 +72,7 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | signature checks with aws-lc-rs (the faster backend) |
 //! | `rust-crypto` | no | signature checks with RustCrypto instead: `default-features = false, features = ["rust-crypto", "axum"]` |
+//! | `redis` | no | `dpop::RedisReplayStore`: DPoP proofs recorded in Redis, shared by every replica |
 //! | `axum` | yes | the [`extract`] module (`Auth`, `Scopes`, `TokenClaims<T>`), [`require_organization`] by path parameter, `IntoResponse` for [`AuthError`] |
 //!
 //! Exactly one crypto backend must be on; any other combination is a compile error. Items that

@@ -20,6 +20,10 @@
 //!   text format. Unauthenticated, as scrapers expect: a non-loopback `BIND` logs a warning at
 //!   start. Keep the port off the public internet.
 //!
+//! DPoP (RFC 9449) is accepted beside `Bearer` by default: `DPOP=disabled|allowed|required`,
+//! `PUBLIC_URL` (the external base URL proofs name), `REDIS_URL` (the replay store shared by
+//! every replica; in memory without it).
+//!
 //! Configured from the environment ([`Settings::from_env`]); with no `ISSUER` it starts the
 //! embedded dev issuer with two apps, so it runs with no account anywhere. That dev issuer also
 //! serves a minimal Logto Management API (`GET /api/applications`) and registers a third app that

@@ -40,7 +40,7 @@ pub trait ReplayStore: Send + Sync + fmt::Debug + 'static {
 
 /// The default store: in this process's memory, bounded, each entry expiring with its proof's
 /// `iat` window. Right for one replica; use a shared store (the `redis` feature's
-/// [`RedisReplayStore`](super::RedisReplayStore)) behind a load balancer.
+/// `RedisReplayStore`) behind a load balancer.
 ///
 /// At capacity, the entries nearest to expiry are evicted first (least recently inserted), so a
 /// proof older than the last `capacity` proofs could be replayed until its `iat` window closes:

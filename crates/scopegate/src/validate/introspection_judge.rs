@@ -136,9 +136,6 @@ impl<'a> Judged<'a> {
             .organization_sources
             .iter()
             .find_map(|s| s.find(&claims));
-        // RFC 9449 §6.2: an introspection answer carries the binding as `cnf` too; the same
-        // rules as for a JWT, so an introspected binding is never ignored either.
-        let dpop_thumbprint = crate::dpop::confirmation(&claims.raw)?;
         let context = AuthContext {
             claims,
             scopes,
@@ -146,7 +143,8 @@ impl<'a> Judged<'a> {
             issuer_index: self.introspection.issuer_index,
             organization,
             introspected: true,
-            dpop_thumbprint,
+            // An answer with `cnf` was refused above: no introspected token is bound.
+            dpop_thumbprint: None,
         };
         Ok((context, valid_from, valid_until))
     }

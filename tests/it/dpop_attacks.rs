@@ -718,3 +718,46 @@ async fn dpop_attack_table() {
 
     println!("{}", table.join("\n"));
 }
+
+/// The verified-token cache still spares the access token's signature on DPoP requests, while
+/// every proof is checked and recorded: five requests, one token verification, five proofs, and
+/// the first proof sent again is refused although its token is cached.
+#[tokio::test]
+async fn the_token_is_verified_once_and_every_proof_every_time() {
+    let issuer = dev_issuer(SigningAlgorithm::ES384).await;
+    let counters = std::sync::Arc::new(scopegate_tests::Counters::default());
+    let validator =
+        counters.build(Validator::builder().issuer(config_for(&issuer).build().unwrap()));
+    let router = Router::new()
+        .route(
+            "/products",
+            get(|| async { "ok" }).route_layer(require_scopes(["read:products"])),
+        )
+        .route_layer(BearerAuthLayer::new(validator));
+    let url = format!("http://{}/products", serve(router).await);
+    let key = ProofKey::generate();
+    let mut claims = issuer.claims("read-app", RESOURCE, "read:products");
+    claims["cnf"] = json!({ "jkt": key.thumbprint() });
+    let token = issuer.mint(claims);
+
+    let first = key.proof("GET", &url, Some(&token));
+    let send = |proof: String| {
+        client()
+            .get(&url)
+            .header(AUTHORIZATION, format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    assert_eq!(send(first.clone()).await.unwrap().status(), 200);
+    for _ in 0..4 {
+        let fresh = key.proof("GET", &url, Some(&token));
+        assert_eq!(send(fresh).await.unwrap().status(), 200);
+    }
+    assert_eq!(
+        counters.signature_checks(),
+        1,
+        "the token's signature, once"
+    );
+    assert_eq!(send(first).await.unwrap().status(), 401);
+    assert_eq!(counters.signature_checks(), 1);
+}

@@ -128,6 +128,7 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
             ],
             "INTROSPECTION_URL: invalid authorization settings: introspection URL \
              http://id.example.com/introspect must be https",
+        ),
         (
             &[("DPOP", "sometimes")],
             "DPOP=\"sometimes\" is not disabled, allowed or required",

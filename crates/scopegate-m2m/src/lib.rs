@@ -11,6 +11,8 @@
 //!   [`ClientCredentials::send`] also retries once with a new token when the API answers 401.
 //! - tower / hyper: [`BearerTokenLayer`] wraps any `Service<http::Request<B>>`; it adds the
 //!   header and retries once on 401 (see [`layer`] for when a request can be replayed).
+//! - DPoP (RFC 9449): with a [`DpopKey`] ([`ClientCredentialsBuilder::dpop`]), tokens are bound
+//!   to the key and every call carries a fresh proof (see [`dpop`]).
 //! - The Logto Management API: [`management::ManagementApi`], a preset for its resource
 //!   (`https://<tenant-id>.logto.app/api`) with `scope=all`, calling `<endpoint>/api/...`.
 //! - Errors are typed: [`TokenError`] (an RFC 6749 §5.2 error from the server, transport,
@@ -87,6 +89,15 @@
 //! println!("{}", response.status());
 //! # Ok(()) }
 //! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `aws-lc-rs` | yes | DPoP keys and proofs by aws-lc-rs |
+//! | `rust-crypto` | no | the same by RustCrypto (`p256`, `p384`, `sha2`), no C code |
+//!
+//! Exactly one must be on.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
@@ -94,9 +105,19 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(all(feature = "aws-lc-rs", feature = "rust-crypto"))]
+compile_error!(
+    "scopegate-m2m: enable exactly one of the features `aws-lc-rs` and `rust-crypto`, not both"
+);
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "scopegate-m2m: enable one of the features `aws-lc-rs` (the default) and `rust-crypto`"
+);
+
 pub mod clock;
 pub mod config;
 mod destination;
+pub mod dpop;
 pub mod error;
 mod flight;
 pub mod layer;
@@ -109,6 +130,7 @@ mod token;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{ClientAuthMethod, ClientCredentialsBuilder};
+pub use dpop::{DpopAlgorithm, DpopError, DpopKey};
 pub use error::{
     ApiRejection, BearerError, ConfigError, DestinationError, OAuthErrorCode, TokenError,
 };

@@ -7,6 +7,7 @@ mod cache;
 mod challenges;
 mod cross_site;
 mod dpop_attacks;
+mod dpop_client;
 mod dpop_redis;
 mod guidance;
 mod interop;

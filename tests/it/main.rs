@@ -8,6 +8,7 @@ mod challenges;
 mod cross_site;
 mod dpop_attacks;
 mod dpop_client;
+mod dpop_interop;
 mod dpop_redis;
 mod guidance;
 mod interop;

@@ -185,6 +185,38 @@ mod tests {
     }
 
     #[test]
+    fn a_dpop_token_needs_a_dpop_key() {
+        let body = r#"{"access_token":"eyJ.a.b","token_type":"DPoP","expires_in":60}"#;
+        // Without a key, nothing could present it.
+        assert_eq!(
+            ok(body).unwrap_err(),
+            TokenError::UnsupportedTokenType {
+                token_type: "DPoP".into()
+            }
+        );
+        let with_key = ClientCredentials::builder("https://id.example.com/token", "id", "secret")
+            .dpop(crate::DpopKey::generate().unwrap())
+            .build()
+            .unwrap();
+        let granted =
+            parse_success(StatusCode::OK, body.as_bytes(), &with_key.inner.config).unwrap();
+        assert!(granted.dpop_bound);
+        assert_eq!(granted.header.to_str().unwrap(), "DPoP eyJ.a.b");
+        assert!(granted.header.is_sensitive());
+        // A server without DPoP answers Bearer to a request with a proof: a bearer token.
+        let bearer = r#"{"access_token":"eyJ.a.b","token_type":"Bearer"}"#;
+        let granted =
+            parse_success(StatusCode::OK, bearer.as_bytes(), &with_key.inner.config).unwrap();
+        assert!(!granted.dpop_bound);
+        assert_eq!(granted.header.to_str().unwrap(), "Bearer eyJ.a.b");
+        assert_eq!(
+            error_code(br#"{"error":"use_dpop_nonce"}"#),
+            Some("use_dpop_nonce")
+        );
+        assert_eq!(error_code(b"not json"), None);
+    }
+
+    #[test]
     fn expires_in_forms() {
         let with = |e: &str| {
             ok(&format!(

@@ -69,6 +69,22 @@ async fn the_dev_issuer_binds_the_token_to_the_clients_key() {
     let claims = segment(token.secret(), 1);
     assert_eq!(claims["cnf"], json!({ "jkt": key.thumbprint() }));
     assert_eq!(issuer.token_requests(), 1);
+    // RFC 9449 §5.1: the issuer's metadata names the proof algorithms it takes.
+    let metadata: Value = client()
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            issuer.issuer()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algs = metadata["dpop_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(algs.iter().any(|alg| alg == "ES256"), "{algs:?}");
 
     // The same app without a key gets a bearer token, unbound.
     let bearer = ClientCredentials::logto(issuer.endpoint(), "read-app", "read-secret")

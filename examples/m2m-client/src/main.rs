@@ -12,7 +12,7 @@
 //! | `SCOPE` | `read:products` |
 //! | `API_URL` | `http://127.0.0.1:3000`: https, or http to a loopback host (the token is not sent in clear text elsewhere) |
 //! | `ALLOW_INSECURE_HTTP` | unset; `1` allows plain http to other hosts too (closed test networks only) |
-//! | `DPOP` | unset; `1` binds the token to a new ES256 key with DPoP (RFC 9449) and sends a proof with every call |
+//! | `USE_DPOP` | unset; `1` binds the token to a new ES256 key with DPoP (RFC 9449) and sends a proof with every call |
 //! | `DPOP_KEY` | unset; the path of your ES256 key (PKCS#8 PEM, `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`) to use for DPoP instead |
 //!
 //! With `--management` it lists the applications through the Logto Management API instead (see
@@ -127,7 +127,8 @@ async fn run(product: &NewProduct) -> Result<calls::Outcome, String> {
     calls::get_and_post(&source, &http, &url, product).await
 }
 
-/// The DPoP key from `DPOP_KEY` (a PEM file) or `DPOP=1` (a new one), or none.
+/// The DPoP key from `DPOP_KEY` (a PEM file) or `USE_DPOP=1` (a new one), or none. Not `DPOP`: the
+/// shopping API reads that one (its mode), and both may run from one shell.
 fn dpop_key() -> Result<Option<DpopKey>, String> {
     if let Ok(path) = std::env::var("DPOP_KEY") {
         let pem = std::fs::read_to_string(&path)
@@ -136,11 +137,13 @@ fn dpop_key() -> Result<Option<DpopKey>, String> {
             .map(Some)
             .map_err(|e| format!("invalid settings: DPOP_KEY={path:?}: {e}"));
     }
-    match var("DPOP", "0").as_str() {
+    match var("USE_DPOP", "0").as_str() {
         "0" | "false" => Ok(None),
         "1" | "true" => DpopKey::generate()
             .map(Some)
             .map_err(|e| format!("cannot make a DPoP key: {e}")),
-        other => Err(format!("invalid settings: DPOP={other:?} is not 1 or 0")),
+        other => Err(format!(
+            "invalid settings: USE_DPOP={other:?} is not 1 or 0"
+        )),
     }
 }

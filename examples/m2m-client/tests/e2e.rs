@@ -236,7 +236,7 @@ fn client_binary_at(
         .env_remove("RESOURCE")
         .env_remove("SCOPE")
         .env_remove("ALLOW_INSECURE_HTTP")
-        .env_remove("DPOP")
+        .env_remove("USE_DPOP")
         .env_remove("DPOP_KEY");
     if !scope.is_empty() {
         command.env("SCOPE", scope);
@@ -382,13 +382,13 @@ async fn a_dpop_bound_token_works_with_proofs_and_never_as_bearer() {
         .unwrap();
     assert_eq!(misused.status(), 401);
 
-    // The binary, with `DPOP=1`.
+    // The binary, with `USE_DPOP=1`.
     let dev = shop.dev_issuer.as_ref().unwrap();
     let run = tokio::task::block_in_place(|| {
         Command::new(env!("CARGO_BIN_EXE_m2m-client"))
             .env("LOGTO_ENDPOINT", dev.endpoint())
             .env("API_URL", format!("http://{}", shop.addr))
-            .env("DPOP", "1")
+            .env("USE_DPOP", "1")
             .env_remove("DPOP_KEY")
             .env_remove("APP_ID")
             .env_remove("APP_SECRET")

@@ -18,13 +18,20 @@
 #     git worktree add /tmp/before b1e3c12 && cp -r bench/server /tmp/before/bench/
 #     (cd /tmp/before && cargo build --release -p scopegate-bench-server)
 #   Column checks = signature verifications during the run (scopegate_signature_checks_total).
+#
+# DPoP: WORKLOADS=dpop bench/load.sh (also part of the default run)
+#   one DPoP-bound token with a fresh pre-made proof per request (PROOF_COUNT proofs, each with
+#   its own jti, default 150,000), against the same claims without cnf as a plain Bearer token,
+#   and against a raw ES256 verification of the same proofs per request (AUTH_MODE=es256, the
+#   floor of any DPoP check); ROUNDS rounds, the three interleaved, medians and ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
-WORKLOADS=${WORKLOADS:-same first-sight rotation invalid}
+WORKLOADS=${WORKLOADS:-same first-sight rotation invalid dpop}
+PROOF_COUNT=${PROOF_COUNT:-150000}
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 WORK=$(mktemp -d)
 trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -46,7 +53,8 @@ fi
 # start_server MODE TOKENS [BINARY] -> sets SERVER (pid) and ADDR
 start_server() {
   rm -f "$WORK/ready"
-  AUTH_MODE=$1 TOKEN_COUNT=$2 TOKENS_DIR=$WORK taskset -c 0 "${3:-$BIN}" >"$WORK/server.log" 2>&1 &
+  AUTH_MODE=$1 TOKEN_COUNT=$2 TOKENS_DIR=$WORK PROOF_COUNT=${SERVER_PROOFS:-0} \
+    taskset -c 0 "${3:-$BIN}" >"$WORK/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do
     [ -s "$WORK/ready" ] && break
@@ -157,6 +165,65 @@ run() {
   stop_server
   printf '%s %s %s %s %s %s %s %s %s %s\n' "$mode" "$workload" "$rps" "$p50" "$p99" "$non2xx" "$hwm" "$((rss - rss_before))" "$jwks" "$requests" >>"$WORK/results"
 }
+
+# run_dpop LABEL -> one row of the DPoP table: es256 (raw verify floor), bearer, dpop
+run_dpop() {
+  local label=$1 mode=scopegate token=dpop_token.txt scheme=DPoP proofs=$PROOF_COUNT
+  case $label in
+    es256) mode=es256 ;;
+    bearer) token=dpop_twin.txt; scheme=Bearer; proofs=1 ;;
+  esac
+  SERVER_PROOFS=$proofs start_server "$mode" 10
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/dpop.lua \
+    "http://$ADDR/products" -- "$WORK/$token" "$WORK/proofs.txt" "$scheme" >"$WORK/wrk.out"
+  local rps p50 p99 non2xx requests
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
+  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
+  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  stop_server
+  printf '%s %s %s %s %s %s\n' "$label" "$rps" "$p50" "$p99" "$non2xx" "$requests" >>"$WORK/dpop"
+}
+
+if [[ " $WORKLOADS " == *" dpop "* ]]; then
+  for round in $(seq 1 "$ROUNDS"); do
+    for label in es256 bearer dpop; do
+      run_dpop "$label"
+    done
+  done
+  python3 - "$WORK/dpop" "$PROOF_COUNT" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    r = line.split()
+    runs.setdefault(r[0], []).append(r)
+
+def ms(text):
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    return float(text)
+
+def median(label, column, parse=float):
+    return statistics.median(parse(r[column]) for r in runs[label])
+
+names = {"es256": "raw ES256 verify/request", "bearer": "Bearer (same claims, no cnf)", "dpop": "DPoP, fresh proof/request"}
+print(f"{'dpop workload':<30} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8}  ratios (medians)")
+for label in ["es256", "bearer", "dpop"]:
+    rows = runs[label]
+    spread = f"{min(float(r[1]) for r in rows):.0f}-{max(float(r[1]) for r in rows):.0f}"
+    ratio = ""
+    if label == "dpop":
+        ratio = f"{median('dpop', 1) / median('es256', 1):.2f}x raw ES256 floor, {median('dpop', 1) / median('bearer', 1):.2f}x Bearer"
+    print(f"{names[label]:<30} {median(label, 1):>8.0f} {spread:>15} {median(label, 2, ms):>7.2f} {median(label, 3, ms):>7.2f} "
+          f"{max(int(r[4]) for r in rows):>8}  {ratio}")
+most = max(int(r[5]) for r in runs["dpop"] + runs["es256"])
+print(f"proofs: {sys.argv[2]} per run, at most {most} requests in a run" + ("" if most <= int(sys.argv[2]) else ": WARNING, proofs were reused (replays answer 401)"))
+PY
+  WORKLOADS=${WORKLOADS//dpop/}
+  [ -n "${WORKLOADS// /}" ] || exit 0
+fi
 
 for workload in $WORKLOADS; do
   for round in $(seq 1 "$ROUNDS"); do

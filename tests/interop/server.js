@@ -3,12 +3,16 @@
 //
 //   PORT=0 ALG=ES384 node server.js   ->   prints `READY http://127.0.0.1:<port>/oidc`
 //
+// DPoP (RFC 9449) is on: a token request with a proof gets a bound token (`cnf.jkt`,
+// `token_type: DPoP`). DPOP_NONCE=1 makes the token endpoint require server nonces (§8).
+//
 // PORT and ALG may also be given as argv: `node server.js <port> <alg>`.
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
 const alg = process.argv[3] ?? process.env.ALG ?? 'ES384';
+const requireDpopNonce = process.env.DPOP_NONCE === '1';
 
 const KEY_TYPES = {
   ES384: ['ec', { namedCurve: 'P-384' }],
@@ -90,6 +94,11 @@ function makeProvider(listenPort) {
       // may revoke it.
       introspection: { enabled: true },
       revocation: { enabled: true },
+      dPoP: {
+        enabled: true,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => requireDpopNonce,
+      },
       resourceIndicators: {
         enabled: true,
         // defaultResource stays the library default: a request without `resource=` gets an

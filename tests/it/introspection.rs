@@ -12,6 +12,7 @@ use scopegate::extract::Auth;
 use scopegate::introspect::{ClientAuthMethod, IntrospectionConfig, IntrospectionPolicy};
 use scopegate::{AuthError, BearerAuthLayer, TestClock, Validator, require_scopes};
 use scopegate_dev::{DevClient, DevIssuer, JwksFault, OpaqueTokens, unix_now};
+use scopegate_tests::dpop::ProofKey;
 use scopegate_tests::{
     Counters, RESOURCE, client, client_credentials, config_for, get as get_with, serve,
 };
@@ -120,7 +121,9 @@ async fn every_kind_of_answer_gets_its_status() {
         ("no active", active(json!({"active": null})), false, 401, invalid),
         ("scope as an array", active(json!({"scope": ["read:products"]})), false, 401, invalid),
         ("a refresh token", active(json!({"token_type": "refresh_token"})), false, 401, invalid),
-        ("sender-constrained (cnf)", active(json!({"cnf": {"jkt": "abc"}})), false, 401, invalid),
+        ("bound (cnf.jkt), sent as Bearer", active(json!({"cnf": {"jkt": "abc"}})), false, 401, invalid),
+        ("bound by mTLS (cnf.x5t#S256)", active(json!({"cnf": {"x5t#S256": "abc"}})), false, 401, invalid),
+        ("cnf not an object", active(json!({"cnf": "abc"})), false, 401, invalid),
         ("without the scope", active(json!({"scope": "write:products"})), false, 403, Some("insufficient_scope")),
         ("malformed JSON", Answer::Fault(JwksFault::Body(b"{\"active\": tru".to_vec())), false, 503, None),
         ("an array, not an object", Answer::Fault(JwksFault::Body(b"[true]".to_vec())), false, 503, None),
@@ -172,6 +175,50 @@ async fn every_kind_of_answer_gets_its_status() {
             assert_eq!(reply.text, "read-app", "{what}");
         }
     }
+}
+
+/// An answer's `cnf.jkt` binds the opaque token as a JWT's does (RFC 9449 §6.2): it works with
+/// a fresh proof of that key, and not with a replayed proof, another key's proof, or as Bearer.
+#[tokio::test]
+async fn an_introspected_binding_needs_a_proof_of_its_key() {
+    let issuer = issuer().await;
+    let key = ProofKey::generate();
+    let doc = json!({
+        "active": true, "iss": issuer.issuer(), "client_id": "read-app",
+        "scope": "read:products", "exp": unix_now() + 600, "aud": RESOURCE,
+        "cnf": {"jkt": key.thumbprint()},
+    });
+    issuer.set_introspection_fault(Some(JwksFault::Body(serde_json::to_vec(&doc).unwrap())));
+    let clock = TestClock::at_system_time();
+    let url = api(validator(&issuer, introspection(), &clock)).await;
+    let token = "opaque-bound-token";
+    let http = client();
+    let send = |scheme: &'static str, proof: Option<String>| {
+        let mut request = http
+            .get(&url)
+            .header("authorization", format!("{scheme} {token}"));
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.send()
+    };
+    let proof = key.proof("GET", &url, Some(token));
+    let accepted = send("DPoP", Some(proof.clone())).await.unwrap();
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(accepted.text().await.unwrap(), "read-app");
+    let replayed = send("DPoP", Some(proof)).await.unwrap();
+    assert_eq!(replayed.status(), 401, "a replayed proof");
+    let other = ProofKey::generate().proof("GET", &url, Some(token));
+    let stranger = send("DPoP", Some(other)).await.unwrap();
+    assert_eq!(stranger.status(), 401, "another key's proof");
+    let bearer = send("Bearer", None).await.unwrap();
+    assert_eq!(bearer.status(), 401, "a bound token as Bearer");
+    assert!(
+        bearer.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
 }
 
 #[tokio::test]

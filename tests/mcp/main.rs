@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mcp_server::{Running, Settings, start_on};
-use scopegate_tests::challenge::parse_auth_params;
+use scopegate_tests::challenge::{AuthParams, parse_challenges};
 use scopegate_tests::interop::{Provider, interop_dir, prepare};
 use serde_json::{Value, json};
 
@@ -102,6 +102,18 @@ async fn run_client(running: &Running, app: &App, calls: Value) -> Value {
     .unwrap()
 }
 
+/// The `Bearer` challenge of an exchange's `WWW-Authenticate`. The server accepts DPoP too
+/// (its default `allowed` mode), so it sends both challenges (RFC 9449 §7.1), which fetch
+/// reports joined into one list.
+fn bearer_challenge(exchange: &Value) -> AuthParams {
+    let header = exchange["www_authenticate"].as_str().expect("a challenge");
+    let challenges = parse_challenges(header).unwrap();
+    let mut bearer = challenges.into_iter().filter(|c| c.scheme == "Bearer");
+    let challenge = bearer.next().expect("a Bearer challenge");
+    assert!(bearer.next().is_none(), "one Bearer challenge: {header}");
+    challenge
+}
+
 fn exchanges(report: &Value) -> &[Value] {
     report["exchanges"].as_array().expect("exchanges")
 }
@@ -115,7 +127,7 @@ fn assert_discovery(report: &Value, running: &Running) {
     assert_eq!(first["method"], "POST");
     assert_eq!(first["url"], running.url.as_str());
     assert_eq!(first["status"], 401, "{first}");
-    let challenge = parse_auth_params(first["www_authenticate"].as_str().unwrap()).unwrap();
+    let challenge = bearer_challenge(first);
     assert_eq!(challenge.scheme, "Bearer");
     assert_eq!(challenge.get("error"), None, "no token is no error code");
     let metadata_url = challenge.get("resource_metadata").unwrap();
@@ -197,7 +209,7 @@ async fn admin_and_reader(running: &Running, admin: &App, reader: &App) {
     assert!(!refusals.is_empty());
     for refusal in refusals {
         assert_eq!(refusal["url"], running.url.as_str());
-        let challenge = parse_auth_params(refusal["www_authenticate"].as_str().unwrap()).unwrap();
+        let challenge = bearer_challenge(refusal);
         assert_eq!(challenge.get("error"), Some("insufficient_scope"));
         assert_eq!(challenge.get("scope"), Some("write:products"));
         assert_eq!(challenge.get("realm"), Some("mcp"));

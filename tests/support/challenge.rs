@@ -38,6 +38,35 @@ fn is_tchar(c: char) -> bool {
 
 /// Parses `value`, a single challenge with auth-params (no token68).
 pub fn parse_auth_params(value: &str) -> Result<AuthParams, String> {
+    let (challenge, rest) = parse_one(value)?;
+    if !rest.is_empty() {
+        return Err(format!(
+            "a second challenge {rest:?} after the first in {value:?}"
+        ));
+    }
+    Ok(challenge)
+}
+
+/// Parses a `WWW-Authenticate` field value that may hold several challenges
+/// (RFC 9110 §11.6.1: `#challenge`), as a fetch client that joins the header lines reports it;
+/// e.g. `Bearer realm="a", DPoP algs="ES256"`.
+pub fn parse_challenges(value: &str) -> Result<Vec<AuthParams>, String> {
+    let mut challenges = Vec::new();
+    let mut rest = value;
+    loop {
+        let (challenge, remaining) = parse_one(rest)?;
+        challenges.push(challenge);
+        if remaining.is_empty() {
+            return Ok(challenges);
+        }
+        rest = remaining;
+    }
+}
+
+/// One challenge from the start of `value`, and what follows its separating comma (empty when
+/// it was the last). After a comma, `token =` continues this challenge's auth-params and a
+/// `token` followed by a space or the end starts the next challenge.
+fn parse_one(value: &str) -> Result<(AuthParams, &str), String> {
     let scheme_end = value.find(|c: char| !is_tchar(c)).unwrap_or(value.len());
     let scheme = &value[..scheme_end];
     if scheme.is_empty() {
@@ -45,11 +74,15 @@ pub fn parse_auth_params(value: &str) -> Result<AuthParams, String> {
     }
     let mut rest = &value[scheme_end..];
     let mut params = BTreeMap::new();
+    let done = |params| AuthParams {
+        scheme: scheme.to_owned(),
+        params,
+    };
     if rest.is_empty() {
-        return Ok(AuthParams {
-            scheme: scheme.to_owned(),
-            params,
-        });
+        return Ok((done(params), ""));
+    }
+    if let Some(next) = rest.strip_prefix(',') {
+        return Ok((done(params), ows(next)));
     }
     rest = rest
         .strip_prefix(' ')
@@ -94,17 +127,23 @@ pub fn parse_auth_params(value: &str) -> Result<AuthParams, String> {
         }
         let remaining = ows(remaining);
         if remaining.is_empty() {
-            break;
+            return Ok((done(params), ""));
         }
-        let next = remaining
+        let next = ows(remaining
             .strip_prefix(',')
-            .ok_or_else(|| format!("expected ',' before {remaining:?}"))?;
-        rest = ows(next);
+            .ok_or_else(|| format!("expected ',' before {remaining:?}"))?);
+        if starts_a_challenge(next) {
+            return Ok((done(params), next));
+        }
+        rest = next;
     }
-    Ok(AuthParams {
-        scheme: scheme.to_owned(),
-        params,
-    })
+}
+
+/// Whether `text` begins with an auth-scheme rather than an auth-param: a token not followed
+/// (after optional whitespace) by `=`.
+fn starts_a_challenge(text: &str) -> bool {
+    let end = text.find(|c: char| !is_tchar(c)).unwrap_or(text.len());
+    end > 0 && !ows(&text[end..]).starts_with('=')
 }
 
 /// RFC 9110 §5.6.3 optional whitespace, skipped.
@@ -137,5 +176,20 @@ mod tests {
         ] {
             assert!(parse_auth_params(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parses_a_list_of_challenges_and_refuses_it_where_one_is_due() {
+        let joined = r#"Bearer realm="mcp", scope="a b", DPoP algs="ES256 EdDSA", realm="mcp""#;
+        let parsed = parse_challenges(joined).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0].scheme, "Bearer");
+        assert_eq!(parsed[0].get("scope"), Some("a b"));
+        assert_eq!(parsed[1].scheme, "DPoP");
+        assert_eq!(parsed[1].get("algs"), Some("ES256 EdDSA"));
+        assert_eq!(parsed[1].get("realm"), Some("mcp"));
+        assert_eq!(parse_challenges("Basic, Bearer").unwrap().len(), 2);
+        assert!(parse_auth_params(joined).is_err());
+        assert!(parse_challenges(r#"Bearer realm="a", "#).is_err());
     }
 }

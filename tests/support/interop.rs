@@ -72,6 +72,8 @@ pub struct Provider {
     pub alg: String,
     /// A resource it knows beside the fixed ones (`MCP_RESOURCE`), if any.
     resource: Option<String>,
+    /// Whether its token endpoint requires DPoP nonces.
+    pub dpop_nonce: bool,
 }
 
 impl Provider {
@@ -81,20 +83,26 @@ impl Provider {
     /// for 30 s without printing READY while others started at once. The panic after the last
     /// attempt carries what each attempt wrote to stderr.
     pub fn start(alg: &str, port: u16) -> Provider {
-        Provider::start_with(alg, port, None)
+        Provider::start_with(alg, port, None, false)
     }
 
     /// Like [`start`](Self::start), also issuing tokens for `resource` (e.g. an MCP server's
     /// URL, known only once its port is bound) with `read:products write:products`.
     pub fn start_for_resource(alg: &str, port: u16, resource: &str) -> Provider {
-        Provider::start_with(alg, port, Some(resource))
+        Provider::start_with(alg, port, Some(resource), false)
     }
 
-    fn start_with(alg: &str, port: u16, resource: Option<&str>) -> Provider {
+    /// Starts a provider whose token endpoint requires DPoP nonces (RFC 9449 §8): a proof
+    /// without the current nonce gets `400 use_dpop_nonce` and the nonce in `DPoP-Nonce`.
+    pub fn start_requiring_dpop_nonces(alg: &str) -> Provider {
+        Provider::start_with(alg, 0, None, true)
+    }
+
+    fn start_with(alg: &str, port: u16, resource: Option<&str>, dpop_nonce: bool) -> Provider {
         prepare();
         let mut failures = Vec::new();
         for attempt in 1..=START_ATTEMPTS {
-            match Provider::try_start(alg, port, resource) {
+            match Provider::try_start(alg, port, resource, dpop_nonce) {
                 Ok(provider) => return provider,
                 Err(failure) => {
                     eprintln!("oidc-provider start {attempt}/{START_ATTEMPTS} failed: {failure}");
@@ -108,7 +116,12 @@ impl Provider {
         );
     }
 
-    fn try_start(alg: &str, port: u16, resource: Option<&str>) -> Result<Provider, String> {
+    fn try_start(
+        alg: &str,
+        port: u16,
+        resource: Option<&str>,
+        dpop_nonce: bool,
+    ) -> Result<Provider, String> {
         let mut command = Command::new("node");
         if let Some(resource) = resource {
             command.env("MCP_RESOURCE", resource);
@@ -117,6 +130,7 @@ impl Provider {
             .arg("server.js")
             .env("PORT", port.to_string())
             .env("ALG", alg)
+            .env("DPOP_NONCE", if dpop_nonce { "1" } else { "0" })
             .current_dir(interop_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -173,6 +187,7 @@ impl Provider {
             port,
             alg: alg.to_owned(),
             resource: resource.map(str::to_owned),
+            dpop_nonce,
         })
     }
 
@@ -189,8 +204,9 @@ impl Provider {
     /// Stops this provider and starts a new one on the same port: same issuer, new key.
     pub fn restart(mut self) -> Provider {
         let (alg, port, resource) = (self.alg.clone(), self.port, self.resource.take());
+        let dpop_nonce = self.dpop_nonce;
         self.stop();
-        Provider::start_with(&alg, port, resource.as_deref())
+        Provider::start_with(&alg, port, resource.as_deref(), dpop_nonce)
     }
 
     fn stop(&mut self) {

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod challenge;
+pub mod dpop;
 pub mod interop;
+pub mod redis;
 
 use scopegate::{AuthConfig, AuthConfigBuilder, Validator, ValidatorBuilder};
 use scopegate_dev::{DevClient, DevIssuer, SigningAlgorithm};

@@ -4,7 +4,15 @@
 //! * `AUTH_MODE=scopegate`: the real shopping API router with `BearerAuthLayer`;
 //! * `AUTH_MODE=off`: the same handler with no auth at all (the ceiling);
 //! * `AUTH_MODE=baseline`: a plain middleware calling `jsonwebtoken::decode` on every request
-//!   (what a layer without a verified-token cache does), with the same scope check.
+//!   (what a layer without a verified-token cache does), with the same scope check;
+//! * `AUTH_MODE=es256`: a middleware that only verifies the ES256 signature of the request's
+//!   `DPoP` header (key decoded once): one raw ES256 verification per request, the floor of any
+//!   DPoP check.
+//!
+//! With `PROOF_COUNT=N` it also writes `dpop_token.txt` (a token bound to a proof key by
+//! `cnf.jkt`), `dpop_twin.txt` (the same claims without `cnf`, for the `Bearer` scheme) and
+//! `proofs.txt` (N proofs for `GET http://<addr>/products`, each with its own `jti`, issued at
+//! start), for `WORKLOADS=dpop bench/load.sh`.
 //!
 //! At start it runs a dev issuer, writes `same.txt` (one token), `distinct.txt` (`TOKEN_COUNT`
 //! tokens, default 10,000) and `invalid.txt` (one token with a broken signature) to
@@ -16,6 +24,11 @@
 //! It uses only API that scopegate had before issue 12, so `bench/load.sh` can compare a server
 //! built from an older checkout with this one (`BEFORE_BIN`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// The integration tests' hand-made proofs, shared by path.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../../tests/support/dpop.rs"]
+mod proofs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,6 +122,7 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
 
     let issuer = Arc::new(DevIssuer::builder().start().await.unwrap());
     write_tokens(&issuer, &dir, count);
+    let proof_key = proofs::ProofKey::generate();
 
     let store = Store::seeded();
     let app = match mode.as_str() {
@@ -142,7 +156,14 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
                 verify_every_request,
             ))
         }
-        other => panic!("AUTH_MODE must be scopegate, off or baseline, not {other:?}"),
+        "es256" => {
+            let jwk: jsonwebtoken::jwk::Jwk =
+                serde_json::from_value(proof_key.public_jwk()).unwrap();
+            let key = Arc::new(DecodingKey::from_jwk(&jwk).unwrap());
+            unprotected_router(store)
+                .route_layer(middleware::from_fn_with_state(key, verify_proof_signature))
+        }
+        other => panic!("AUTH_MODE must be scopegate, off, baseline or es256, not {other:?}"),
     };
     let stats_issuer = Arc::clone(&issuer);
     let app = app.route(
@@ -156,6 +177,10 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
     );
     let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let proof_count: usize = env("PROOF_COUNT", "0").parse().unwrap();
+    if proof_count > 0 {
+        write_proofs(&issuer, &proof_key, &dir, addr, proof_count);
+    }
     std::fs::write(dir.join("ready"), addr.to_string()).unwrap();
     axum::serve(listener, app).await.unwrap();
 }
@@ -172,6 +197,51 @@ fn write_tokens(issuer: &DevIssuer, dir: &std::path::Path, count: usize) {
     std::fs::write(dir.join("same.txt"), format!("{same}\n")).unwrap();
     std::fs::write(dir.join("distinct.txt"), distinct.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("invalid.txt"), format!("{invalid}\n")).unwrap();
+}
+
+/// A DPoP-bound token, its unbound twin, and `count` proofs for `GET /products` at `addr`.
+fn write_proofs(
+    issuer: &DevIssuer,
+    key: &proofs::ProofKey,
+    dir: &std::path::Path,
+    addr: SocketAddr,
+    count: usize,
+) {
+    let twin = issuer.claims("bench-dpop", RESOURCE, "read:products");
+    let mut bound = twin.clone();
+    bound["cnf"] = json!({ "jkt": key.thumbprint() });
+    let (bound, twin) = (issuer.mint(bound), issuer.mint(twin));
+    let htu = format!("http://{addr}/products");
+    let mut out = String::with_capacity(count * 700);
+    for _ in 0..count {
+        out.push_str(&key.proof("GET", &htu, Some(&bound)));
+        out.push('\n');
+    }
+    std::fs::write(dir.join("dpop_token.txt"), format!("{bound}\n")).unwrap();
+    std::fs::write(dir.join("dpop_twin.txt"), format!("{twin}\n")).unwrap();
+    std::fs::write(dir.join("proofs.txt"), out).unwrap();
+}
+
+/// One raw ES256 verification per request: the `DPoP` header's signature, nothing else.
+async fn verify_proof_signature(
+    State(key): State<Arc<DecodingKey>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let verified = request
+        .headers()
+        .get("dpop")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|proof| proof.rsplit_once('.'))
+        .is_some_and(|(input, signature)| {
+            jsonwebtoken::crypto::verify(signature, input.as_bytes(), &key, Algorithm::ES256)
+                .unwrap_or(false)
+        });
+    if verified {
+        next.run(request).await
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
 }
 
 /// The verify-every-request baseline: what `jsonwebtoken` alone gives.

@@ -21,6 +21,12 @@
 //! * `GET /api/applications`: a minimal Logto Management API, guarded by scopegate's own layer
 //!   (resource [`MANAGEMENT_RESOURCE`], permission `all`); see [`management`].
 //!
+//! A token request with a valid DPoP proof (RFC 9449) gets a token bound to the proof's key:
+//! `cnf.jkt` in the token, `token_type: DPoP` in the answer; an invalid proof gets `400
+//! invalid_dpop_proof`. Proofs are checked by scopegate's [`ProofVerifier`]; give the issuer
+//! one with server nonces ([`dpop_verifier`](DevIssuerBuilder::dpop_verifier)) to have clients
+//! answer `use_dpop_nonce`.
+//!
 //! Access tokens are JWTs with `typ: at+jwt`, signed ES384 by default (RS256, PS256, ES256 and
 //! EdDSA on request), carrying `iss`, `aud` (the resource), `sub` and `client_id` (the app id),
 //! `scope`, `iat`, `exp` and `jti`.
@@ -63,6 +69,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod dpop;
 mod keys;
 pub mod management;
 mod opaque;
@@ -78,6 +85,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use scopegate::dpop::ProofVerifier;
 use serde_json::{Value, json};
 
 pub use keys::{SigningAlgorithm, b64, sign_hmac, signing_input};
@@ -177,9 +185,18 @@ pub struct DevIssuerBuilder {
     discovery: Discovery,
     key_id: Option<String>,
     opaque_tokens: OpaqueTokens,
+    dpop: ProofVerifier,
 }
 
 impl DevIssuerBuilder {
+    /// Checks the DPoP proofs of token requests with `verifier` (default: scopegate's defaults,
+    /// no server nonces). With [`Nonces`](scopegate::dpop::Nonces) on it, a proof without the
+    /// current nonce gets `400 use_dpop_nonce` and the nonce in `DPoP-Nonce` (RFC 9449 §8).
+    pub fn dpop_verifier(mut self, verifier: ProofVerifier) -> Self {
+        self.dpop = verifier;
+        self
+    }
+
     /// Gives the first signing key this `kid` instead of a random one (e.g. the same `kid` at two
     /// issuers).
     pub fn key_id(mut self, kid: impl Into<String>) -> Self {
@@ -249,6 +266,7 @@ impl DevIssuerBuilder {
             issuer,
             clients: self.clients.clone(),
             discovery: self.discovery,
+            dpop: self.dpop.clone(),
             token_ttl: Mutex::new(self.token_ttl),
             keys: Mutex::new(Keys {
                 current: key.kid.clone(),
@@ -272,6 +290,7 @@ pub(crate) struct State {
     pub(crate) issuer: String,
     pub(crate) clients: Vec<DevClient>,
     pub(crate) discovery: Discovery,
+    pub(crate) dpop: ProofVerifier,
     pub(crate) token_ttl: Mutex<Duration>,
     pub(crate) keys: Mutex<Keys>,
     #[cfg(feature = "testing")]
@@ -363,6 +382,7 @@ impl DevIssuer {
             discovery: Discovery::Both,
             key_id: None,
             opaque_tokens: OpaqueTokens::Never,
+            dpop: ProofVerifier::default(),
         }
     }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 
 #[cfg(feature = "testing")]
 use crate::JwksFault;
-use crate::{Discovery, OpaqueTokens, State, lock};
+use crate::{Discovery, OpaqueTokens, State, dpop, lock};
 
 /// The routes of one issuer (its Management API included), bound to its state.
 pub(crate) fn app(state: Arc<State>) -> Result<Router, crate::DevIssuerError> {
@@ -87,6 +87,8 @@ async fn discovery(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> R
         "scopes_supported": scopes,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [alg],
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": state.dpop.algs().split(' ').collect::<Vec<_>>(),
     }))
     .into_response()
 }
@@ -282,6 +284,17 @@ async fn token(
         }
     };
     let scope = granted.join(" ");
+    // Only a JWT can carry `cnf`: an opaque token stays a bearer token (its introspection
+    // answer would need the binding, which this issuer does not keep).
+    let binding = if opaque {
+        None
+    } else {
+        let token_endpoint = format!("{}/token", state.issuer);
+        match dpop::binding(&state.dpop, &token_endpoint, &headers).await {
+            Ok(binding) => binding,
+            Err(refusal) => return refusal,
+        }
+    };
     let expires_in = lock(&state.token_ttl).as_secs();
     let access_token = if opaque {
         // Logto's opaque tokens carry no audience: they are for its own userinfo endpoint, or
@@ -291,22 +304,31 @@ async fn token(
     } else {
         let key = state.current_key();
         let header = json!({ "alg": key.algorithm.as_str(), "typ": "at+jwt", "kid": key.kid });
-        let claims = state.access_token_claims(&client.id, &resource, &scope);
+        let mut claims = state.access_token_claims(&client.id, &resource, &scope);
+        if let Some(binding) = &binding {
+            // RFC 9449 §6.1: the key's thumbprint confirms who may present the token.
+            claims["cnf"] = json!({ "jkt": binding.jkt });
+        }
         let jwt = state.sign(&key, &header, &claims);
         // Remembered, so that introspection and revocation know it too.
         state.remember_jwt(&jwt, &claims);
         jwt
     };
-    (
+    let mut response = (
         [(header::CACHE_CONTROL, "no-store")],
         Json(json!({
             "access_token": access_token,
             "expires_in": expires_in,
-            "token_type": "Bearer",
+            // RFC 9449 §5: a bound token says so.
+            "token_type": if binding.is_some() { "DPoP" } else { "Bearer" },
             "scope": scope,
         })),
     )
-        .into_response()
+        .into_response();
+    if let Some(binding) = binding {
+        dpop::with_nonce(response.headers_mut(), binding.next_nonce.as_ref());
+    }
+    response
 }
 
 /// The client's id and secret, from HTTP Basic (`client_secret_basic`) or the form

@@ -24,6 +24,7 @@ use url::form_urlencoded;
 
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::destination::Destinations;
+use crate::dpop::{Dpop, DpopKey};
 use crate::error::ConfigError;
 use crate::redact::Redactor;
 use crate::source::ClientCredentials;
@@ -102,6 +103,7 @@ pub struct ClientCredentialsBuilder {
     api_origins: Vec<String>,
     rejection_backoff: Duration,
     clock: SharedClock,
+    dpop: Option<DpopKey>,
 }
 
 impl fmt::Debug for ClientCredentialsBuilder {
@@ -124,6 +126,7 @@ impl fmt::Debug for ClientCredentialsBuilder {
             .field("api_origins", &self.api_origins)
             .field("rejection_backoff", &self.rejection_backoff)
             .field("clock", &self.clock)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -154,6 +157,7 @@ impl ClientCredentials {
             api_origins: Vec::new(),
             rejection_backoff: DEFAULT_REJECTION_BACKOFF,
             clock: Arc::new(SystemClock),
+            dpop: None,
         }
     }
 
@@ -306,6 +310,14 @@ impl ClientCredentialsBuilder {
         self
     }
 
+    /// Binds tokens to `key` with DPoP (RFC 9449): token requests and API calls carry proofs
+    /// signed with it, and a bound token is sent as `Authorization: DPoP <token>`. See
+    /// [`dpop`](crate::dpop).
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.dpop = Some(key);
+        self
+    }
+
     /// Checks the settings and builds the token source. No request is made until the first
     /// [`token`](ClientCredentials::token).
     pub fn build(self) -> Result<ClientCredentials, ConfigError> {
@@ -406,6 +418,7 @@ impl ClientCredentialsBuilder {
                     origins,
                 },
                 clock: self.clock,
+                dpop: self.dpop.map(Dpop::new),
             },
             client,
         ))
@@ -435,6 +448,8 @@ pub(crate) struct Config {
     /// Where the access token may be sent.
     pub(crate) destinations: Destinations,
     pub(crate) clock: SharedClock,
+    /// The DPoP key and the nonces servers gave it, when tokens are to be bound.
+    pub(crate) dpop: Option<Dpop>,
 }
 
 impl Config {

@@ -63,12 +63,13 @@ impl Destinations {
     }
 
     /// The same check for an `http::Uri` (the tower layer's requests).
-    pub(crate) fn check_uri(&self, uri: &http::Uri) -> Result<(), DestinationError> {
+    pub(crate) fn check_uri(&self, uri: &http::Uri) -> Result<Url, DestinationError> {
         if uri.scheme().is_none() || uri.authority().is_none() {
             return Err(DestinationError::NotAbsolute);
         }
         let url = Url::parse(&uri.to_string()).map_err(|_| DestinationError::NotAbsolute)?;
-        self.check(&url)
+        self.check(&url)?;
+        Ok(url)
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 pub use crate::destination::DestinationError;
+use crate::dpop::DpopError;
 
 /// A mistake in the configuration, found by
 /// [`ClientCredentialsBuilder::build`](crate::ClientCredentialsBuilder::build).
@@ -125,13 +126,16 @@ pub enum TokenError {
         /// The origin the answer came from (`scheme://host:port`, never a path or user info).
         origin: String,
     },
-    /// The server issued a token of another type than `Bearer` (for example `DPoP` or `mac`),
-    /// which this client cannot present.
-    #[error("token type {token_type:?} is not supported (only Bearer)")]
+    /// The server issued a token of another type than `Bearer` (for example `mac`), or `DPoP`
+    /// to a source without a [`DpopKey`](crate::DpopKey), which this client cannot present.
+    #[error("token type {token_type:?} is not supported (only Bearer, and DPoP with a DPoP key)")]
     UnsupportedTokenType {
         /// The `token_type` as sent.
         token_type: String,
     },
+    /// No DPoP proof could be made for the token request.
+    #[error(transparent)]
+    Dpop(DpopError),
 }
 
 impl TokenError {
@@ -146,7 +150,8 @@ impl TokenError {
             }
             TokenError::InvalidResponse { .. }
             | TokenError::UnsupportedTokenType { .. }
-            | TokenError::Redirected { .. } => false,
+            | TokenError::Redirected { .. }
+            | TokenError::Dpop(_) => false,
         }
     }
 
@@ -253,6 +258,9 @@ pub enum BearerError<E> {
     /// The wrapped service (or `reqwest`) failed.
     #[error(transparent)]
     Service(E),
+    /// No DPoP proof could be made for the request; nothing was sent.
+    #[error(transparent)]
+    Dpop(DpopError),
 }
 
 /// The API answered 401 to a token fetched right after it had rejected the previous one, or

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use http::StatusCode;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use scopegate_http::{ReadError, Waiter, error_chain, read_capped};
 
 use crate::config::{MAX_RESPONSE_BYTES, bound_lifetime};
+use crate::dpop;
 use crate::error::TokenError;
 use crate::response;
 use crate::source::{ClientCredentials, lock};
@@ -73,7 +74,7 @@ impl ClientCredentials {
     async fn fetch(&self) -> Result<AccessToken, TokenError> {
         let config = &self.inner.config;
         let issued_at = self.now();
-        let (status, body) = tokio::time::timeout(config.timeout, self.exchange())
+        let (status, body) = tokio::time::timeout(config.timeout, self.exchange_with_nonce())
             .await
             .map_err(|_| TokenError::Timeout {
                 after: config.timeout,
@@ -98,7 +99,11 @@ impl ClientCredentials {
             scope = %scope,
             "fetched an access token"
         );
+        let ath = granted
+            .dpop_bound
+            .then(|| dpop::access_token_hash(&granted.secret).into_boxed_str());
         Ok(AccessToken(Arc::new(TokenData {
+            ath,
             secret: granted.secret,
             header: granted.header,
             scope,
@@ -114,8 +119,41 @@ impl ClientCredentials {
         })))
     }
 
+    /// The exchange, with a DPoP proof when the source has a key. A `400 use_dpop_nonce` that
+    /// brings a new `DPoP-Nonce` is answered once more with a proof carrying it (RFC 9449 §8).
+    async fn exchange_with_nonce(&self) -> Result<(StatusCode, Bytes), TokenError> {
+        let config = &self.inner.config;
+        let Some(dpop) = &config.dpop else {
+            return self
+                .exchange(None)
+                .await
+                .map(|(status, _, body)| (status, body));
+        };
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let proof = dpop
+                .header("POST", &config.token_url, None)
+                .map_err(TokenError::Dpop)?;
+            let (status, headers, body) = self.exchange(Some(proof)).await?;
+            let new_nonce = dpop.remember(&config.token_url, &headers);
+            if attempts == 1
+                && new_nonce
+                && status == StatusCode::BAD_REQUEST
+                && response::error_code(&body) == Some("use_dpop_nonce")
+            {
+                tracing::debug!(token_url = %config.token_url, "token endpoint asked for a DPoP nonce; retrying with it");
+                continue;
+            }
+            return Ok((status, body));
+        }
+    }
+
     /// Sends the request and reads at most `MAX_RESPONSE_BYTES` of the answer.
-    async fn exchange(&self) -> Result<(StatusCode, Bytes), TokenError> {
+    async fn exchange(
+        &self,
+        proof: Option<HeaderValue>,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), TokenError> {
         let config = &self.inner.config;
         let transport = |e: reqwest::Error| TokenError::Transport {
             message: config.scrub(format!(
@@ -134,7 +172,10 @@ impl ClientCredentials {
         if let Some(basic) = &config.basic {
             request = request.header(AUTHORIZATION, basic.clone());
         }
-        let response = request.send().await.map_err(transport)?;
+        if let Some(proof) = proof {
+            request = request.header(dpop::DPOP, proof);
+        }
+        let mut response = request.send().await.map_err(transport)?;
         // Our own client follows no redirect; a user-supplied one may have. An answer from
         // elsewhere is not the token endpoint's, whatever it says (issue 12: every hop obeys
         // the https-or-loopback rule, and the token request never changes origin).
@@ -147,6 +188,7 @@ impl ClientCredentials {
             });
         }
         let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
         let body = http::Response::from(response).into_body();
         let body = read_capped(body, MAX_RESPONSE_BYTES)
             .await
@@ -162,6 +204,6 @@ impl ClientCredentials {
                     )),
                 },
             })?;
-        Ok((status, body))
+        Ok((status, headers, body))
     }
 }

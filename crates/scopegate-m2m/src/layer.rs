@@ -25,19 +25,27 @@
 //! carry their scheme and host.
 //!
 //! Any `Authorization` header already on the request is replaced.
+//!
+//! # DPoP
+//!
+//! With a DPoP-bound token (see [`dpop`](crate::dpop)), every request, retries included, gets a
+//! fresh `DPoP` proof for its method and URI, with `ath` and the nonce its origin last sent. With
+//! [`RetryOnce`], a 401 `use_dpop_nonce` carrying a new `DPoP-Nonce` is sent once more with the
+//! same token and that nonce, before any token is dropped.
 
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::header::AUTHORIZATION;
 use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::BearerError;
 use crate::source::ClientCredentials;
+use crate::token::AccessToken;
+use url::Url;
 
 /// The future of a [`BearerTokenService`] (boxed: getting a token is async).
 pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'static>>;
@@ -177,13 +185,10 @@ where
         let mut inner = self.take_ready();
         let source = self.source.clone();
         Box::pin(async move {
-            check_destination(&source, &request)?;
+            let url = check_destination(&source, &request)?;
             let token = source.token().await.map_err(BearerError::Token)?;
             let replay = request.clone();
-            let response = inner
-                .call(with_token(request, &token))
-                .await
-                .map_err(BearerError::Service)?;
+            let response = call_presented(&mut inner, &source, request, &url, &token).await?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 source.accepted(&token);
                 return Ok(response);
@@ -193,13 +198,8 @@ where
             };
             drop(response);
             tracing::debug!("API answered 401; retrying once with a new access token");
-            std::future::poll_fn(|cx| inner.poll_ready(cx))
-                .await
-                .map_err(BearerError::Service)?;
-            let response = inner
-                .call(with_token(replay, &fresh))
-                .await
-                .map_err(BearerError::Service)?;
+            ready(&mut inner).await?;
+            let response = call_presented(&mut inner, &source, replay, &url, &fresh).await?;
             if response.status() == StatusCode::UNAUTHORIZED {
                 source.rejected(&fresh, response.headers())?;
             } else {
@@ -208,6 +208,48 @@ where
             Ok(response)
         })
     }
+}
+
+/// Sends `request` with `token`; a 401 asking for a DPoP nonce it has just given is sent once
+/// more with a proof carrying it (the inner service is readied again for it).
+async fn call_presented<S, B, ResBody>(
+    inner: &mut S,
+    source: &ClientCredentials,
+    request: Request<B>,
+    url: &Url,
+    token: &AccessToken,
+) -> Result<Response<ResBody>, BearerError<S::Error>>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    B: Clone,
+{
+    let spare = token.is_dpop_bound().then(|| request.clone());
+    let response = inner
+        .call(presented(source, request, url, token)?)
+        .await
+        .map_err(BearerError::Service)?;
+    let retry = source.nonce_retry(token, url, response.status(), response.headers());
+    let Some(again) = spare.filter(|_| retry) else {
+        return Ok(response);
+    };
+    drop(response);
+    tracing::debug!(%url, "API asked for a DPoP nonce; retrying once with it");
+    ready(inner).await?;
+    let response = inner
+        .call(presented(source, again, url, token)?)
+        .await
+        .map_err(BearerError::Service)?;
+    source.nonce_retry(token, url, response.status(), response.headers());
+    Ok(response)
+}
+
+async fn ready<S, Req>(inner: &mut S) -> Result<(), BearerError<S::Error>>
+where
+    S: Service<Req>,
+{
+    std::future::poll_fn(|cx| inner.poll_ready(cx))
+        .await
+        .map_err(BearerError::Service)
 }
 
 impl<S, B, ResBody> Service<Request<B>> for BearerTokenService<S, NoRetry>
@@ -229,12 +271,14 @@ where
         let mut inner = self.take_ready();
         let source = self.source.clone();
         Box::pin(async move {
-            check_destination(&source, &request)?;
+            let url = check_destination(&source, &request)?;
             let token = source.token().await.map_err(BearerError::Token)?;
             let response = inner
-                .call(with_token(request, &token))
+                .call(presented(&source, request, &url, &token)?)
                 .await
                 .map_err(BearerError::Service)?;
+            // No second try here; the nonce is kept for the caller's next request.
+            source.nonce_retry(&token, &url, response.status(), response.headers());
             if response.status() != StatusCode::UNAUTHORIZED {
                 source.accepted(&token);
             }
@@ -246,7 +290,7 @@ where
 fn check_destination<B, E>(
     source: &ClientCredentials,
     request: &Request<B>,
-) -> Result<(), BearerError<E>> {
+) -> Result<Url, BearerError<E>> {
     source
         .inner
         .config
@@ -255,9 +299,13 @@ fn check_destination<B, E>(
         .map_err(BearerError::Destination)
 }
 
-fn with_token<B>(mut request: Request<B>, token: &crate::AccessToken) -> Request<B> {
-    request
-        .headers_mut()
-        .insert(AUTHORIZATION, token.authorization_header());
-    request
+fn presented<B, E>(
+    source: &ClientCredentials,
+    mut request: Request<B>,
+    url: &Url,
+    token: &AccessToken,
+) -> Result<Request<B>, BearerError<E>> {
+    let method = request.method().clone();
+    source.present(token, &method, url, request.headers_mut())?;
+    Ok(request)
 }

@@ -11,6 +11,8 @@
 //!   [`ClientCredentials::send`] also retries once with a new token when the API answers 401.
 //! - tower / hyper: [`BearerTokenLayer`] wraps any `Service<http::Request<B>>`; it adds the
 //!   header and retries once on 401 (see [`layer`] for when a request can be replayed).
+//! - DPoP (RFC 9449): with a [`DpopKey`] ([`ClientCredentialsBuilder::dpop`]), tokens are bound
+//!   to the key and every call carries a fresh proof (see [`dpop`]).
 //! - The Logto Management API: [`management::ManagementApi`], a preset for its resource
 //!   (`https://<tenant-id>.logto.app/api`) with `scope=all`, calling `<endpoint>/api/...`.
 //! - Errors are typed: [`TokenError`] (an RFC 6749 §5.2 error from the server, transport,
@@ -92,10 +94,11 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `aws-lc-rs` | yes | TLS of the default HTTP clients (token endpoint, Management API) on aws-lc-rs |
-//! | `rust-crypto` | no | TLS on ring, or on the rustls provider your application installed as the process default: no aws-lc-sys in the build. `default-features = false, features = ["rust-crypto"]` |
+//! | `aws-lc-rs` | yes | DPoP keys and proofs, and TLS of the default HTTP clients (token endpoint, Management API), on aws-lc-rs |
+//! | `rust-crypto` | no | DPoP keys and proofs by RustCrypto (`p256`, `p384`, `sha2`); TLS on ring, or on the rustls provider your application installed as the process default: no aws-lc-sys in the build. `default-features = false, features = ["rust-crypto"]` |
 //!
-//! Features are additive: with both on, aws-lc-rs is used. A client of your own
+//! Features are additive: with both on, aws-lc-rs is used; with neither, the build stops and
+//! says to pick one. A client of your own
 //! ([`http_client`](ClientCredentialsBuilder::http_client)) keeps its own TLS setup.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -105,9 +108,15 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "scopegate-m2m: enable one of the features `aws-lc-rs` (the default) and `rust-crypto`"
+);
+
 pub mod clock;
 pub mod config;
 mod destination;
+pub mod dpop;
 pub mod error;
 mod flight;
 pub mod layer;
@@ -120,6 +129,7 @@ mod token;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{ClientAuthMethod, ClientCredentialsBuilder};
+pub use dpop::{DpopAlgorithm, DpopError, DpopKey};
 pub use error::{
     ApiRejection, BearerError, ConfigError, DestinationError, OAuthErrorCode, TokenError,
 };

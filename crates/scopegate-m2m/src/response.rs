@@ -13,8 +13,10 @@ use crate::redact::MAX_TEXT_CHARS;
 #[derive(Debug)]
 pub(crate) struct Granted {
     pub(crate) secret: Box<str>,
-    /// `Bearer <secret>`, sensitive.
+    /// `Bearer <secret>` or `DPoP <secret>`, sensitive.
     pub(crate) header: HeaderValue,
+    /// `token_type: DPoP` (RFC 9449 §5).
+    pub(crate) dpop_bound: bool,
     pub(crate) expires_in: Option<Duration>,
     pub(crate) scope: Option<String>,
 }
@@ -52,8 +54,13 @@ pub(crate) fn parse_success(
             "access_token has characters an Authorization header cannot carry",
         ));
     }
-    match object.get("token_type") {
-        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => {}
+    // RFC 9449 §5: `DPoP` only answers a request that carried a proof; a server without DPoP
+    // answers `Bearer` to it, and the token is then used as a bearer token.
+    let dpop_bound = match object.get("token_type") {
+        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => false,
+        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("dpop") && config.dpop.is_some() => {
+            true
+        }
         Some(Value::String(kind)) => {
             return Err(TokenError::UnsupportedTokenType {
                 token_type: config.redact.clean(kind),
@@ -61,7 +68,7 @@ pub(crate) fn parse_success(
         }
         Some(_) => return Err(invalid("token_type is not a string")),
         None => return Err(invalid("token_type is missing")),
-    }
+    };
     let expires_in = match object.get("expires_in") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(match (n.as_u64(), n.as_f64()) {
@@ -85,12 +92,14 @@ pub(crate) fn parse_success(
         Some(Value::String(scope)) => Some(scope.trim().to_owned()),
         Some(_) => return Err(invalid("scope is not a string")),
     };
-    let mut header = HeaderValue::try_from(format!("Bearer {secret}"))
+    let scheme = if dpop_bound { "DPoP" } else { "Bearer" };
+    let mut header = HeaderValue::try_from(format!("{scheme} {secret}"))
         .map_err(|_| invalid("access_token has characters an Authorization header cannot carry"))?;
     header.set_sensitive(true);
     Ok(Granted {
         secret: secret.as_str().into(),
         header,
+        dpop_bound,
         expires_in,
         scope,
     })
@@ -123,6 +132,18 @@ fn oauth_error(
         error_description: text("error_description"),
         error_uri: text("error_uri"),
     })
+}
+
+/// The `error` code of an RFC 6749 §5.2 body, if it is one.
+pub(crate) fn error_code(body: &[u8]) -> Option<&str> {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody<'a> {
+        #[serde(borrow)]
+        error: &'a str,
+    }
+    serde_json::from_slice::<ErrorBody<'_>>(body)
+        .ok()
+        .map(|b| b.error)
 }
 
 /// Cuts a text that holds no secret of ours (Management API answers) to a loggable size and
@@ -161,6 +182,38 @@ mod tests {
         assert!(granted.header.is_sensitive());
         assert_eq!(granted.expires_in, Some(Duration::from_secs(3600)));
         assert_eq!(granted.scope.as_deref(), Some("read:a"));
+    }
+
+    #[test]
+    fn a_dpop_token_needs_a_dpop_key() {
+        let body = r#"{"access_token":"eyJ.a.b","token_type":"DPoP","expires_in":60}"#;
+        // Without a key, nothing could present it.
+        assert_eq!(
+            ok(body).unwrap_err(),
+            TokenError::UnsupportedTokenType {
+                token_type: "DPoP".into()
+            }
+        );
+        let with_key = ClientCredentials::builder("https://id.example.com/token", "id", "secret")
+            .dpop(crate::DpopKey::generate().unwrap())
+            .build()
+            .unwrap();
+        let granted =
+            parse_success(StatusCode::OK, body.as_bytes(), &with_key.inner.config).unwrap();
+        assert!(granted.dpop_bound);
+        assert_eq!(granted.header.to_str().unwrap(), "DPoP eyJ.a.b");
+        assert!(granted.header.is_sensitive());
+        // A server without DPoP answers Bearer to a request with a proof: a bearer token.
+        let bearer = r#"{"access_token":"eyJ.a.b","token_type":"Bearer"}"#;
+        let granted =
+            parse_success(StatusCode::OK, bearer.as_bytes(), &with_key.inner.config).unwrap();
+        assert!(!granted.dpop_bound);
+        assert_eq!(granted.header.to_str().unwrap(), "Bearer eyJ.a.b");
+        assert_eq!(
+            error_code(br#"{"error":"use_dpop_nonce"}"#),
+            Some("use_dpop_nonce")
+        );
+        assert_eq!(error_code(b"not json"), None);
     }
 
     #[test]

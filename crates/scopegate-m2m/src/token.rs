@@ -18,8 +18,10 @@ pub struct AccessToken(pub(crate) Arc<TokenData>);
 
 pub(crate) struct TokenData {
     pub(crate) secret: Box<str>,
-    /// `Bearer <secret>`, marked sensitive.
+    /// `Bearer <secret>` or `DPoP <secret>`, marked sensitive.
     pub(crate) header: HeaderValue,
+    /// For a DPoP-bound token, its `ath` (RFC 9449 §4.2), computed once; `None` for Bearer.
+    pub(crate) ath: Option<Box<str>>,
     /// The granted scope: the response's `scope`, or the requested one when it was left out
     /// (RFC 6749 §5.1).
     pub(crate) scope: Box<str>,
@@ -45,14 +47,26 @@ impl AccessToken {
         &self.0.secret
     }
 
-    /// The token type: always `Bearer` (the server's spelling is accepted case-insensitively,
-    /// and tokens of any other type are refused).
+    /// The token type: `Bearer`, or `DPoP` for a token bound to the source's
+    /// [`DpopKey`](crate::DpopKey) (the server's spelling is accepted case-insensitively, and
+    /// tokens of any other type are refused).
     pub fn token_type(&self) -> &'static str {
-        "Bearer"
+        if self.is_dpop_bound() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
     }
 
-    /// `Bearer <token>` as a header value marked sensitive (HTTP/2 will not index it, and
-    /// `http`'s `Debug` hides it).
+    /// Whether the server bound this token to the DPoP key (`token_type: DPoP`, RFC 9449 §5):
+    /// then every request must carry a proof, which [`send`](crate::ClientCredentials::send) and
+    /// the tower layer add.
+    pub fn is_dpop_bound(&self) -> bool {
+        self.0.ath.is_some()
+    }
+
+    /// `Bearer <token>` (or `DPoP <token>` for a bound token) as a header value marked sensitive
+    /// (HTTP/2 will not index it, and `http`'s `Debug` hides it).
     pub fn authorization_header(&self) -> HeaderValue {
         self.0.header.clone()
     }

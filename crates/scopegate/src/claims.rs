@@ -228,9 +228,17 @@ pub struct AuthContext {
     pub(crate) organization: Option<Box<str>>,
     /// Whether the authorization server was asked about the token (RFC 7662).
     pub(crate) introspected: bool,
+    /// `cnf.jkt`: the thumbprint of the key the token is bound to (RFC 9449 §6.1).
+    pub(crate) dpop_thumbprint: Option<Box<str>>,
 }
 
 impl AuthContext {
+    /// The RFC 7638 thumbprint of the key the token is bound to (`cnf.jkt`), for a DPoP-bound
+    /// token. The layer has checked the request's proof against it.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.dpop_thumbprint.as_deref()
+    }
+
     /// The verified claims.
     pub fn claims(&self) -> &Claims {
         &self.claims

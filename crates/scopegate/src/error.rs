@@ -9,6 +9,14 @@
 //! | [`InsufficientScope`](AuthError::InsufficientScope) | 403 | `error="insufficient_scope", scope="…"` |
 //! | [`CrossSiteRequest`](AuthError::CrossSiteRequest) | 403 | `error="invalid_request"` |
 //! | [`KeysUnavailable`](AuthError::KeysUnavailable), [`Overloaded`](AuthError::Overloaded), [`IntrospectionUnavailable`](AuthError::IntrospectionUnavailable) | 503 + `Retry-After` | none |
+//! | [`Dpop`](AuthError::Dpop): a bad proof, a replay | 401 | `DPoP … error="invalid_dpop_proof"` |
+//! | [`Dpop`](AuthError::Dpop): no current server nonce | 401 + `DPoP-Nonce` | `DPoP … error="use_dpop_nonce"` |
+//! | [`Dpop`](AuthError::Dpop): a token against its binding (`cnf`) | 401 | `error="invalid_token"` |
+//! | [`Dpop`](AuthError::Dpop): the replay store unreachable | 503 + `Retry-After` | none |
+//!
+//! Where DPoP is accepted (RFC 9449 §7.1), a `DPoP algs="…"` challenge follows the `Bearer` one
+//! (or replaces it where only DPoP is), and the error goes on the challenge of the scheme the
+//! request used.
 //!
 //! Descriptions are fixed, short texts: they never echo any part of the token.
 
@@ -17,9 +25,13 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+mod challenge;
+mod dpop;
 mod problem;
 mod reason;
 mod responder;
+pub(crate) use challenge::Schemes;
+pub use dpop::{DpopRefusal, ProofProblem};
 pub use problem::{RequestProblem, TokenProblem};
 pub use reason::Reason;
 pub use responder::{BodyRenderer, ErrorResponder};
@@ -119,6 +131,15 @@ pub enum AuthError {
     /// covers: a configuration mistake, answered as if no token had been sent (fail closed).
     #[error("no authorization layer covers this route")]
     NotConfigured,
+    /// A DPoP refusal (RFC 9449): the proof, the token's key binding, or the replay store.
+    #[error("{0}")]
+    Dpop(DpopRefusal),
+}
+
+impl From<DpopRefusal> for AuthError {
+    fn from(refusal: DpopRefusal) -> Self {
+        AuthError::Dpop(refusal)
+    }
 }
 
 /// The RFC 6750 §3.1 error codes.
@@ -130,6 +151,10 @@ pub enum ErrorCode {
     InvalidToken,
     /// `insufficient_scope`: 403.
     InsufficientScope,
+    /// `invalid_dpop_proof` (RFC 9449 §7.1): 401.
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449 §9): 401.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -139,6 +164,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -154,7 +181,10 @@ impl AuthError {
             | AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AuthError::KeysUnavailable { .. }
             | AuthError::Overloaded { .. }
-            | AuthError::IntrospectionUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | AuthError::IntrospectionUnavailable { .. }
+            | AuthError::Dpop(DpopRefusal::StoreUnavailable { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -174,6 +204,7 @@ impl AuthError {
             AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
                 Some(ErrorCode::InsufficientScope)
             }
+            AuthError::Dpop(refusal) => refusal.code(),
             _ => Some(ErrorCode::InvalidToken),
         }
     }
@@ -183,7 +214,8 @@ impl AuthError {
         match self {
             AuthError::KeysUnavailable { retry_after }
             | AuthError::Overloaded { retry_after }
-            | AuthError::IntrospectionUnavailable { retry_after } => Some(*retry_after),
+            | AuthError::IntrospectionUnavailable { retry_after }
+            | AuthError::Dpop(DpopRefusal::StoreUnavailable { retry_after }) => Some(*retry_after),
             _ => None,
         }
     }
@@ -215,6 +247,7 @@ impl AuthError {
             AuthError::CrossSiteRequest => Reason::CrossSiteRequest,
             AuthError::InactiveToken => Reason::InactiveToken,
             AuthError::IntrospectionUnavailable { .. } => Reason::IntrospectionUnavailable,
+            AuthError::Dpop(refusal) => refusal.reason(),
         }
     }
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -16,12 +15,15 @@ use tower_service::Service;
 use crate::body::AuthBody;
 use crate::claims::AuthContext;
 use crate::cross_site::CrossSitePolicy;
+use crate::dpop::DpopConfig;
 use crate::error::{AuthError, ErrorResponder};
-use crate::metadata::{RequiredScopes, ResourceMetadata};
-use crate::token::{TokenLocation, locate_token};
+use crate::metadata::RequiredScopes;
+use crate::token::{Scheme, TokenLocation, locate_token};
 use crate::validate::Validator;
 use crate::verify_pool::peer_address;
 
+mod challenge;
+mod dpop;
 mod future;
 pub use future::ResponseFuture;
 
@@ -65,7 +67,11 @@ pub struct BearerAuthLayer {
 
 #[derive(Clone)]
 struct Settings {
+    /// Answers `Bearer` requests (and requests without a token).
     responder: Arc<ErrorResponder>,
+    /// Answers `DPoP` requests: a general error goes on the `DPoP` challenge.
+    dpop_responder: Arc<ErrorResponder>,
+    dpop: Arc<DpopConfig>,
     allow_anonymous: bool,
     locations: Vec<TokenLocation>,
     cross_site: CrossSitePolicy,
@@ -78,6 +84,7 @@ impl fmt::Debug for BearerAuthLayer {
         f.debug_struct("BearerAuthLayer")
             .field("validator", &self.validator)
             .field("responder", &self.settings.responder)
+            .field("dpop", &self.settings.dpop)
             .field("allow_anonymous", &self.settings.allow_anonymous)
             .field("locations", &self.settings.locations)
             .field("cross_site", &self.settings.cross_site)
@@ -89,90 +96,24 @@ impl fmt::Debug for BearerAuthLayer {
 impl BearerAuthLayer {
     /// A layer that requires a valid token on every request.
     pub fn new(validator: Validator) -> Self {
-        BearerAuthLayer {
+        let mut layer = BearerAuthLayer {
             validator,
             settings: Arc::new(Settings {
                 responder: Arc::new(ErrorResponder::new()),
+                dpop_responder: Arc::new(ErrorResponder::new()),
+                dpop: Arc::new(DpopConfig::default()),
                 allow_anonymous: false,
                 locations: Vec::new(),
                 cross_site: CrossSitePolicy::default(),
                 scopes: RequiredScopes::new(),
             }),
-        }
+        };
+        layer.set_responder(ErrorResponder::new());
+        layer
     }
 
     fn settings(&mut self) -> &mut Settings {
         Arc::make_mut(&mut self.settings)
-    }
-
-    /// Sets the `realm` of `WWW-Authenticate` challenges.
-    #[must_use]
-    pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        let responder = (*self.settings().responder).clone().with_realm(realm);
-        self.settings().responder = Arc::new(responder);
-        self
-    }
-
-    /// Points every challenge of this layer, and of the guards, extractors and per-operation
-    /// checks behind it, to `metadata` (`resource_metadata="…"`, RFC 9728 §5.1), and records
-    /// the scopes of routes made with [`require_scopes`](Self::require_scopes) in its
-    /// `scopes_supported` (those recorded before are carried over).
-    #[must_use]
-    pub fn resource_metadata(mut self, metadata: &ResourceMetadata) -> Self {
-        let shared = metadata.required_scopes();
-        if !self.settings.scopes.same_as(shared) {
-            shared.record(self.settings.scopes.to_vec());
-            self.settings().scopes = shared.clone();
-        }
-        self.resource_metadata_url(metadata.url())
-    }
-
-    /// Sets the `resource_metadata` URL of every challenge directly, for a document published
-    /// elsewhere (another service, a static file).
-    #[must_use]
-    pub fn resource_metadata_url(mut self, url: impl Into<String>) -> Self {
-        let responder = (*self.settings().responder)
-            .clone()
-            .with_resource_metadata(url);
-        self.settings().responder = Arc::new(responder);
-        self
-    }
-
-    /// Names `scopes` in the `scope` attribute of this layer's 401 challenges: what a client
-    /// should request (RFC 6750 §3). Per route, prefer [`require_scopes`](Self::require_scopes),
-    /// which sets it from the route's requirement.
-    #[must_use]
-    pub fn challenge_scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        let responder = (*self.settings().responder)
-            .clone()
-            .with_challenge_scope(scopes.join(" "));
-        self.settings().responder = Arc::new(responder);
-        self
-    }
-
-    /// The scopes recorded by the per-route layers made from this one (and by your own
-    /// [`RequiredScopes::record`] calls): the `scopes_supported` of the metadata.
-    pub fn required_scopes(&self) -> &RequiredScopes {
-        &self.settings.scopes
-    }
-
-    /// Renders refusal bodies your way; status, `WWW-Authenticate` and `Retry-After` stay as
-    /// RFC 6750 wants them.
-    #[must_use]
-    pub fn body_renderer(
-        mut self,
-        renderer: impl Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync + 'static,
-    ) -> Self {
-        let responder = (*self.settings().responder)
-            .clone()
-            .with_body_renderer(renderer);
-        self.settings().responder = Arc::new(responder);
-        self
     }
 
     /// Lets requests without any token through without an [`AuthContext`] (for routes that only
@@ -275,9 +216,16 @@ impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {
     }
 }
 
-/// The first sight of a token: its full validation, boxed only on a cache miss.
-pub(super) type Validation =
-    Pin<Box<dyn Future<Output = Result<Arc<AuthContext>, AuthError>> + Send>>;
+/// A request's validation when it cannot be answered at once (a token's first sight, or a DPoP
+/// proof): boxed only then.
+pub(super) type Validation = Pin<Box<dyn Future<Output = Result<Validated, AuthError>> + Send>>;
+
+/// What a validation that passed gives the inner service and the response.
+pub(super) struct Validated {
+    pub(super) context: Arc<AuthContext>,
+    /// A `DPoP-Nonce` for the response: the server nonce moved on (RFC 9449 §8.2).
+    pub(super) nonce: Option<HeaderValue>,
+}
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for BearerAuthService<S>
 where
@@ -296,14 +244,23 @@ where
         // An outer scopegate layer already verified this request's token (a router-wide layer
         // and a route's own): answer with this layer's challenge, but do not validate or count
         // the request twice.
-        if request.extensions().get::<Arc<AuthContext>>().is_some() {
-            request
-                .extensions_mut()
-                .insert(Covered(Arc::clone(&settings.responder)));
+        if let Some(context) = request.extensions().get::<Arc<AuthContext>>() {
+            // A bound token came with the DPoP scheme (the outer layer refused it otherwise).
+            let responder = if context.dpop_thumbprint().is_some() {
+                &settings.dpop_responder
+            } else {
+                &settings.responder
+            };
+            let covered = Covered(Arc::clone(responder));
+            request.extensions_mut().insert(covered);
             return ResponseFuture::passing(self.inner.call(request));
         }
         let token = match locate_token(request.headers(), &settings.locations) {
-            Ok((token, Some(TokenLocation::Cookie(_)))) => {
+            Ok((token, _, Scheme::Dpop)) => {
+                let token = Box::<str>::from(token);
+                return self.call_dpop(request, token);
+            }
+            Ok((token, Some(TokenLocation::Cookie(_)), _)) => {
                 let checked =
                     settings
                         .cross_site
@@ -314,7 +271,7 @@ where
                 }
                 token
             }
-            Ok((token, _)) => token,
+            Ok((token, _, _)) => token,
             Err(AuthError::MissingToken) if settings.allow_anonymous => {
                 request
                     .extensions_mut()
@@ -329,6 +286,11 @@ where
         };
         match self.validator.validate_cached(token) {
             Some(Ok(context)) => {
+                // Never fail open: a token bound to a key is no bearer token (RFC 9449 §7.2).
+                if let Err(error) = settings.dpop.bind_bearer(&context) {
+                    self.validator.record_rejection(&error, None);
+                    return ResponseFuture::refused(&settings.responder, &error);
+                }
                 let extensions = request.extensions_mut();
                 extensions.insert(context);
                 extensions.insert(Covered(Arc::clone(&settings.responder)));
@@ -338,10 +300,20 @@ where
             Some(Err(error)) => ResponseFuture::refused(&settings.responder, &error),
             None => {
                 let validator = self.validator.clone();
+                let dpop = Arc::clone(&settings.dpop);
                 let token = token.to_owned();
                 let peer = peer_address(request.extensions());
-                let validation: Validation =
-                    Box::pin(async move { validator.validate_uncached(&token, peer).await });
+                let validation: Validation = Box::pin(async move {
+                    let context = validator.validate_uncached(&token, peer).await?;
+                    if let Err(error) = dpop.bind_bearer(&context) {
+                        validator.record_rejection(&error, None);
+                        return Err(error);
+                    }
+                    Ok(Validated {
+                        context,
+                        nonce: None,
+                    })
+                });
                 // `self.inner` was polled ready; take it and leave a fresh clone in its place
                 // (tower's rule for services called after an await).
                 let clone = self.inner.clone();

@@ -50,7 +50,9 @@
 //! * [`guard`], [`organization`] and [`extract`]: per-route requirements (scopes, the organization)
 //!   and
 //!   axum extractors;
-//! * [`error`]: every refusal, as an RFC 6750 response;
+//! * [`dpop`]: sender-constrained tokens (RFC 9449): the `cnf.jkt` binding and the proof of
+//!   each `DPoP` request;
+//! * [`error`]: every refusal, as an RFC 6750 (and RFC 9449) response;
 //! * [`metadata`]: the RFC 9728 protected-resource document that every challenge points to
 //!   (`resource_metadata`), with the scopes the routes require
 //!   ([`BearerAuthLayer::require_scopes`]).
@@ -71,6 +73,7 @@
 //! | `aws-lc-rs` | yes | signature checks (and TLS, with `remote`) on aws-lc-rs, the faster backend |
 //! | `rust-crypto` | no | signature checks on RustCrypto, TLS on ring: no aws-lc-sys, no cmake. `default-features = false, features = ["rust-crypto", "remote", "axum"]` |
 //! | `remote` | yes | keys fetched over HTTP (discovery, [`jwks_uri`](AuthConfigBuilder::jwks_uri)) and tokens introspected ([`introspect`]) with reqwest; [`AuthConfigBuilder::http_client`], [`jwks::redirect_policy`]. Without it, keys come from [`jwks_static`](AuthConfigBuilder::jwks_static) or an HMAC secret, and no HTTP client is compiled |
+//! | `redis` | no | `dpop::RedisReplayStore`: DPoP proofs recorded in Redis, shared by every replica. Needs neither `remote` nor TLS (redis speaks RESP over its own TCP connection) |
 //! | `axum` | yes | the [`extract`] module (`Auth`, `Scopes`, `TokenClaims<T>`), [`require_organization`] by path parameter, `IntoResponse` for [`AuthError`] |
 //! | `testing` | no | the `scopegate::testing` module: an [`AuthContext`] built by hand and attached to a request, for handler and guard tests with no issuer and no socket |
 //!
@@ -102,6 +105,7 @@ pub mod claims;
 pub mod clock;
 pub mod config;
 mod cross_site;
+pub mod dpop;
 pub mod error;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -130,7 +134,8 @@ pub use body::AuthBody;
 pub use claims::{AuthContext, Claims, Scope, ScopeSource, Scopes};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, TokenTypePolicy};
-pub use error::{AuthError, ErrorCode, ErrorResponder, Reason};
+pub use dpop::{DpopConfig, DpopMode, ProofVerifier};
+pub use error::{AuthError, DpopRefusal, ErrorCode, ErrorResponder, Reason};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use guard::require_organization;

@@ -66,6 +66,7 @@ pub struct TestAuth {
     algorithm: Algorithm,
     expires_at: i64,
     claims: Map<String, Value>,
+    dpop_thumbprint: Option<Box<str>>,
     responder: ErrorResponder,
 }
 
@@ -90,6 +91,7 @@ impl TestAuth {
             algorithm: Algorithm::ES384,
             expires_at: now + 3600,
             claims: Map::new(),
+            dpop_thumbprint: None,
             responder: ErrorResponder::new(),
         }
     }
@@ -150,6 +152,13 @@ impl TestAuth {
         self
     }
 
+    /// A DPoP-bound token: `cnf.jkt` (RFC 9449 §6.1) is `thumbprint`, and
+    /// [`AuthContext::dpop_thumbprint`] answers it, as after the layer checked a proof of that key.
+    pub fn dpop_thumbprint(mut self, thumbprint: &str) -> Self {
+        self.dpop_thumbprint = Some(thumbprint.into());
+        self.claim("cnf", serde_json::json!({ "jkt": thumbprint }))
+    }
+
     /// The responder that guards and extractors answer refusals with (default: no realm), as
     /// [`BearerAuthLayer::realm`](crate::BearerAuthLayer::realm) would set it.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
@@ -183,6 +192,7 @@ impl TestAuth {
             issuer_index: 0,
             organization: self.organization.clone(),
             introspected: false,
+            dpop_thumbprint: self.dpop_thumbprint.clone(),
         }
     }
 

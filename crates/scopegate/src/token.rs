@@ -23,6 +23,24 @@ use crate::error::{AuthError, RequestProblem};
 /// assert_eq!(scopegate::token::bearer_token(&headers), Ok("eyJhbGciOiJFUzM4NCJ9.e30.c2ln"));
 /// ```
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    match authorization(headers)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::Dpop, _) => Err(AuthError::InvalidRequest(RequestProblem::WrongScheme)),
+    }
+}
+
+/// The scheme of an `Authorization` header scopegate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1): the token comes with a proof in the `DPoP` header.
+    Dpop,
+}
+
+/// The scheme and token of the one `Authorization` header: `Bearer` or `DPoP`, both followed by
+/// one token of the `b64token` syntax (RFC 6750 §2.1, RFC 9449 §7.1).
+pub fn authorization(headers: &HeaderMap) -> Result<(Scheme, &str), AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = values.next().ok_or(AuthError::MissingToken)?;
     if values.next().is_some() {
@@ -31,20 +49,31 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
     // from_utf8 has a fast path for ASCII; anything non-ASCII fails the b64token check anyway.
     let value = std::str::from_utf8(value.as_bytes())
         .map_err(|_| AuthError::InvalidRequest(RequestProblem::InvalidCharacters))?;
-    parse_credentials(value)
+    parse_authorization(value)
 }
 
 /// Parses `Bearer <token>` (the value of an `Authorization` header).
 pub fn parse_credentials(value: &str) -> Result<&str, AuthError> {
+    match parse_authorization(value)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::Dpop, _) => Err(AuthError::InvalidRequest(RequestProblem::WrongScheme)),
+    }
+}
+
+fn parse_authorization(value: &str) -> Result<(Scheme, &str), AuthError> {
     let value = value.trim_matches([' ', '\t']);
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Err(AuthError::InvalidRequest(RequestProblem::WrongScheme));
-    }
-    // RFC 6750: `"Bearer" 1*SP b64token`.
+    };
+    // RFC 6750: `"Bearer" 1*SP b64token`; RFC 9449 §7.1: the same for `DPoP`.
     let token = rest.trim_start_matches(' ');
     check_b64token(token)?;
-    Ok(token)
+    Ok((scheme, token))
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
@@ -97,17 +126,20 @@ pub fn find_token<'h>(
     headers: &'h HeaderMap,
     extra: &[TokenLocation],
 ) -> Result<&'h str, AuthError> {
-    locate_token(headers, extra).map(|(token, _)| token)
+    match locate_token(headers, extra)? {
+        (token, _, Scheme::Bearer) => Ok(token),
+        (_, _, Scheme::Dpop) => Err(AuthError::InvalidRequest(RequestProblem::WrongScheme)),
+    }
 }
 
 /// [`find_token`], also saying which extra location held the token (`None`: the `Authorization`
-/// header).
+/// header) and with which scheme (`Bearer` for the extra locations).
 pub(crate) fn locate_token<'h, 'l>(
     headers: &'h HeaderMap,
     extra: &'l [TokenLocation],
-) -> Result<(&'h str, Option<&'l TokenLocation>), AuthError> {
-    let mut found = match bearer_token(headers) {
-        Ok(token) => Some((token, None)),
+) -> Result<(&'h str, Option<&'l TokenLocation>, Scheme), AuthError> {
+    let mut found = match authorization(headers) {
+        Ok((scheme, token)) => Some((token, None, scheme)),
         Err(AuthError::MissingToken) => None,
         Err(other) => return Err(other),
     };
@@ -120,7 +152,7 @@ pub(crate) fn locate_token<'h, 'l>(
             if found.is_some() {
                 return Err(AuthError::InvalidRequest(RequestProblem::SeveralPlaces));
             }
-            found = Some((token, Some(location)));
+            found = Some((token, Some(location), Scheme::Bearer));
         }
     }
     found.ok_or(AuthError::MissingToken)

@@ -12,6 +12,8 @@
 //! | `SCOPE` | `read:products` |
 //! | `API_URL` | `http://127.0.0.1:3000`: https, or http to a loopback host (the token is not sent in clear text elsewhere) |
 //! | `ALLOW_INSECURE_HTTP` | unset; `1` allows plain http to other hosts too (closed test networks only) |
+//! | `USE_DPOP` | unset; `1` binds the token to a new ES256 key with DPoP (RFC 9449) and sends a proof with every call |
+//! | `DPOP_KEY` | unset; the path of your ES256 key (PKCS#8 PEM, `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`) to use for DPoP instead |
 //!
 //! With `--management` it lists the applications through the Logto Management API instead (see
 //! `management.rs` for its variables).
@@ -19,7 +21,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use scopegate_m2m::ClientCredentials;
+use scopegate_m2m::{ClientCredentials, DpopAlgorithm, DpopKey};
 
 mod calls;
 mod management;
@@ -94,6 +96,9 @@ async fn run(product: &NewProduct) -> Result<calls::Outcome, String> {
     if insecure {
         builder = builder.allow_insecure_http();
     }
+    if let Some(key) = dpop_key()? {
+        builder = builder.dpop(key);
+    }
     let source = builder
         .build()
         .map_err(|e| format!("invalid settings: {e}"))?;
@@ -110,7 +115,8 @@ async fn run(product: &NewProduct) -> Result<calls::Outcome, String> {
         .map_err(|e| format!("cannot get a token from {}: {e}", source.token_url()))?;
     let expires_in = token.expires_in().as_secs();
     eprintln!(
-        "got a token for scope {:?}, expiring in {expires_in} s",
+        "got a {} token for scope {:?}, expiring in {expires_in} s",
+        token.token_type(),
         token.scope()
     );
 
@@ -119,4 +125,25 @@ async fn run(product: &NewProduct) -> Result<calls::Outcome, String> {
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
     calls::get_and_post(&source, &http, &url, product).await
+}
+
+/// The DPoP key from `DPOP_KEY` (a PEM file) or `USE_DPOP=1` (a new one), or none. Not `DPOP`: the
+/// shopping API reads that one (its mode), and both may run from one shell.
+fn dpop_key() -> Result<Option<DpopKey>, String> {
+    if let Ok(path) = std::env::var("DPOP_KEY") {
+        let pem = std::fs::read_to_string(&path)
+            .map_err(|e| format!("invalid settings: DPOP_KEY={path:?}: {e}"))?;
+        return DpopKey::from_pkcs8_pem(DpopAlgorithm::Es256, &pem)
+            .map(Some)
+            .map_err(|e| format!("invalid settings: DPOP_KEY={path:?}: {e}"));
+    }
+    match var("USE_DPOP", "0").as_str() {
+        "0" | "false" => Ok(None),
+        "1" | "true" => DpopKey::generate()
+            .map(Some)
+            .map_err(|e| format!("cannot make a DPoP key: {e}")),
+        other => Err(format!(
+            "invalid settings: USE_DPOP={other:?} is not 1 or 0"
+        )),
+    }
 }

@@ -235,7 +235,9 @@ fn client_binary_at(
         .env("APP_SECRET", secret)
         .env_remove("RESOURCE")
         .env_remove("SCOPE")
-        .env_remove("ALLOW_INSECURE_HTTP");
+        .env_remove("ALLOW_INSECURE_HTTP")
+        .env_remove("USE_DPOP")
+        .env_remove("DPOP_KEY");
     if !scope.is_empty() {
         command.env("SCOPE", scope);
     }
@@ -339,4 +341,69 @@ async fn the_reader_run_shows_403_with_its_challenge_and_the_admin_run_201() {
     });
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a number of cents"));
+}
+
+/// Issue 15: DPoP end to end. The shop's dev issuer binds the token to the client's key, and
+/// the shop (DPoP `allowed`, its default) takes it only with a fresh proof per call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_bound_token_works_with_proofs_and_never_as_bearer() {
+    let shop = shop().await;
+    let products = format!("http://{}/products", shop.addr);
+    let endpoint = shop.dev_issuer.as_ref().unwrap().endpoint();
+    let key = scopegate_m2m::DpopKey::generate().unwrap();
+    let source = ClientCredentials::logto(&endpoint, "shopping-reader", "reader-secret")
+        .resource(DEFAULT_AUDIENCE)
+        .scope("read:products")
+        .dpop(key.clone())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let response = source.send(http().get(&products)).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let token = source.cached_token().unwrap();
+    assert_eq!(token.token_type(), "DPoP");
+    let as_bearer = http()
+        .get(&products)
+        .bearer_auth(token.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_bearer.status(), 401);
+    // A proof for another request (POST) does not carry a GET.
+    let url = reqwest::Url::parse(&products).unwrap();
+    let proof = key.proof("POST", &url, Some(token.secret()), None).unwrap();
+    let misused = http()
+        .get(&products)
+        .header("authorization", format!("DPoP {}", token.secret()))
+        .header("dpop", proof)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(misused.status(), 401);
+
+    // The binary, with `USE_DPOP=1`.
+    let dev = shop.dev_issuer.as_ref().unwrap();
+    let run = tokio::task::block_in_place(|| {
+        Command::new(env!("CARGO_BIN_EXE_m2m-client"))
+            .env("LOGTO_ENDPOINT", dev.endpoint())
+            .env("API_URL", format!("http://{}", shop.addr))
+            .env("USE_DPOP", "1")
+            .env_remove("DPOP_KEY")
+            .env_remove("APP_ID")
+            .env_remove("APP_SECRET")
+            .env_remove("RESOURCE")
+            .env_remove("SCOPE")
+            .env_remove("ALLOW_INSECURE_HTTP")
+            .output()
+            .unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("got a DPoP token"), "{stderr}");
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        answer(&stdout, "GET").contains("/products -> 200 OK\n"),
+        "{stdout}"
+    );
 }

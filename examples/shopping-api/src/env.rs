@@ -1,10 +1,24 @@
 //! Reading settings from environment variables, with the one-line errors of [`SetupError`].
 //! Shared by the examples that take their settings from the environment (the MCP server too).
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::SetupError;
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), as every example program does.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,scopegate=info".into()),
+        )
+        // Colours for people, not for log files and collectors.
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
 
 /// Environment variables through a lookup: `std::env::var` in the programs, a table in tests.
 #[derive(Debug, Clone, Copy)]

@@ -20,6 +20,10 @@
 //!   text format. Unauthenticated, as scrapers expect: a non-loopback `BIND` logs a warning at
 //!   start. Keep the port off the public internet.
 //!
+//! DPoP (RFC 9449) is accepted beside `Bearer` by default: `DPOP=disabled|allowed|required`,
+//! `PUBLIC_URL` (the external base URL proofs name), `REDIS_URL` (the replay store shared by
+//! every replica; in memory without it).
+//!
 //! Configured from the environment ([`Settings::from_env`]); with no `ISSUER` it starts the
 //! embedded dev issuer with two apps, so it runs with no account anywhere. That dev issuer also
 //! serves a minimal Logto Management API (`GET /api/applications`) and registers a third app that
@@ -40,6 +44,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::routing::get;
 use env::Env;
+use scopegate::dpop::{DpopConfig, DpopMode, ProofVerifier, PublicUrl, RedisReplayStore};
 use scopegate::{AuthConfig, BearerAuthLayer, ResourceMetadata, Validator};
 use scopegate_dev::{
     DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer, DevIssuerBuilder,
@@ -66,7 +71,7 @@ pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(5);
 
 /// Every variable [`Settings::from_env`] reads. Set but empty, each is a mistake (exit code 2),
 /// never a silent default.
-pub const VARIABLES: [&str; 15] = [
+pub const VARIABLES: [&str; 18] = [
     "ISSUER",
     "LOGTO_ENDPOINT",
     "AUDIENCE",
@@ -82,6 +87,9 @@ pub const VARIABLES: [&str; 15] = [
     "INTROSPECTION_URL",
     "INTROSPECTION_CACHE_SECONDS",
     "INTROSPECT",
+    "DPOP",
+    "PUBLIC_URL",
+    "REDIS_URL",
 ];
 
 /// The embedded dev issuer's apps: (id, secret, scopes).
@@ -197,6 +205,12 @@ pub struct Settings {
     pub allow_dev_issuer_on_network: bool,
     /// Opaque tokens by introspection; `None`: JWTs only.
     pub introspection: Option<IntrospectionSettings>,
+    /// Which schemes are accepted: `Bearer`, `DPoP` or both (the default).
+    pub dpop: DpopMode,
+    /// The external base URL that DPoP proofs name (`htu`); `None`: rebuilt from each request.
+    pub public_url: Option<String>,
+    /// The Redis that records DPoP proofs, shared by every replica; `None`: in memory.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -217,6 +231,9 @@ impl Default for Settings {
             max_products: DEFAULT_MAX_PRODUCTS,
             allow_dev_issuer_on_network: false,
             introspection: None,
+            dpop: DpopMode::Allowed,
+            public_url: None,
+            redis_url: None,
         }
     }
 }
@@ -225,7 +242,8 @@ impl Settings {
     /// Reads the [`VARIABLES`]: `ISSUER` (or `LOGTO_ENDPOINT`, the m2m client's name, from which
     /// `ISSUER` is `<endpoint>/oidc` and `JWKS_URI` `<endpoint>/oidc/jwks`), `AUDIENCE`,
     /// `JWKS_URI`, `METADATA_URL`, `BIND`, `DEV_ISSUER_BIND`, `WARM_UP_SECS`, `MAX_PRODUCTS`,
-    /// `ALLOW_DEV_ISSUER_ON_NETWORK` (`1` or `true`), and for opaque tokens
+    /// `ALLOW_DEV_ISSUER_ON_NETWORK` (`1` or `true`), `DPOP` (`disabled`, `allowed` or
+    /// `required`), `PUBLIC_URL`, `REDIS_URL`, and for opaque tokens
     /// `INTROSPECTION_CLIENT_ID`, `INTROSPECTION_CLIENT_SECRET`, `INTROSPECTION_URL`,
     /// `INTROSPECTION_CACHE_SECONDS` and `INTROSPECT` ([`IntrospectionSettings`]).
     pub fn from_env() -> Result<Settings, SetupError> {
@@ -238,6 +256,34 @@ impl Settings {
         env.refuse_empty(&VARIABLES)?;
         let max_products = env.positive("MAX_PRODUCTS", DEFAULT_MAX_PRODUCTS)?;
         let allow_dev_issuer_on_network = env.flag("ALLOW_DEV_ISSUER_ON_NETWORK")?;
+        let dpop = match env.var("DPOP") {
+            None => DpopMode::Allowed,
+            Some(value) => value.parse().map_err(|_| SetupError::InvalidVariable {
+                name: "DPOP",
+                value,
+                expected: "disabled, allowed or required",
+            })?,
+        };
+        let public_url = match env.var("PUBLIC_URL") {
+            Some(value) if PublicUrl::base(&value).is_none() => {
+                return Err(SetupError::InvalidVariable {
+                    name: "PUBLIC_URL",
+                    value,
+                    expected: "an http(s) URL without query, e.g. https://api.example.com",
+                });
+            }
+            other => other,
+        };
+        let redis_url = match env.var("REDIS_URL") {
+            Some(value) if RedisReplayStore::builder(value.as_str()).build().is_err() => {
+                return Err(SetupError::InvalidVariable {
+                    name: "REDIS_URL",
+                    value,
+                    expected: "a Redis URL, e.g. redis://127.0.0.1:6379/",
+                });
+            }
+            other => other,
+        };
         // Logto's documents live under <endpoint>/oidc (DESIGN: issuer = <endpoint>/oidc).
         let (issuer, derived_jwks) = match (env.url("ISSUER")?, env.url("LOGTO_ENDPOINT")?) {
             (Some(_), Some(endpoint)) => return Err(SetupError::IssuerAndEndpoint { endpoint }),
@@ -264,6 +310,9 @@ impl Settings {
             max_products,
             allow_dev_issuer_on_network,
             introspection: IntrospectionSettings::from_lookup(&env.0)?,
+            dpop,
+            public_url,
+            redis_url,
         })
     }
 
@@ -478,7 +527,9 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         source,
     })?;
     let metadata = publish_metadata(&settings, &validator, addr)?;
-    let mut auth = BearerAuthLayer::new(validator.clone()).realm("shopping");
+    let mut auth = BearerAuthLayer::new(validator.clone())
+        .realm("shopping")
+        .dpop(dpop_config(&settings));
     if let Some(metadata) = &metadata {
         auth = auth.resource_metadata(metadata);
     }
@@ -546,6 +597,21 @@ fn well_known_path(audience: &str) -> Option<String> {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     })
+}
+
+/// `DPOP`, `PUBLIC_URL` and `REDIS_URL` (all checked by [`Settings::from_lookup`]).
+fn dpop_config(settings: &Settings) -> DpopConfig {
+    let mut verifier = ProofVerifier::builder();
+    if let Some(url) = &settings.redis_url
+        && let Ok(store) = RedisReplayStore::builder(url.as_str()).build()
+    {
+        verifier = verifier.replay_store(store);
+    }
+    let mut config = DpopConfig::new(settings.dpop).verifier(verifier.build());
+    if let Some(base) = settings.public_url.as_deref().and_then(PublicUrl::base) {
+        config = config.public_url(base);
+    }
+    config
 }
 
 /// The process-wide Prometheus recorder (installed once, however many APIs a process starts).

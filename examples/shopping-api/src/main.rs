@@ -1,21 +1,12 @@
 //! `cargo run -p shopping-api`: see the crate docs for the environment it reads.
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use shopping_api::{Settings, banner, start};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,scopegate=info".into()),
-        )
-        // Colours for people, not for log files and collectors.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    shopping_api::env::init_logging();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => return fail(&error),

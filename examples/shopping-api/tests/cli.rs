@@ -40,7 +40,7 @@ fn run(command: &mut Command) -> (Option<i32>, String, String) {
 
 #[test]
 fn bad_configuration_is_one_line_and_exit_code_2() {
-    let cases: [(&[(&str, &str)], &str); 16] = [
+    let cases: [(&[(&str, &str)], &str); 19] = [
         // Set but empty is a mistake, not the default (issue 20 item 10).
         (
             &[("AUDIENCE", "")],
@@ -128,6 +128,18 @@ fn bad_configuration_is_one_line_and_exit_code_2() {
             ],
             "INTROSPECTION_URL: invalid authorization settings: introspection URL \
              http://id.example.com/introspect must be https",
+        ),
+        (
+            &[("DPOP", "sometimes")],
+            "DPOP=\"sometimes\" is not disabled, allowed or required",
+        ),
+        (
+            &[("PUBLIC_URL", "https://shop.example.com/?x=1")],
+            "PUBLIC_URL=\"https://shop.example.com/?x=1\" is not an http(s) URL without query",
+        ),
+        (
+            &[("REDIS_URL", "localhost:6379")],
+            "REDIS_URL=\"localhost:6379\" is not a Redis URL",
         ),
     ];
     for (env, expected) in cases {

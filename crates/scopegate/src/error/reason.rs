@@ -55,11 +55,29 @@ pub enum Reason {
     InactiveToken,
     /// `introspection_unavailable`
     IntrospectionUnavailable,
+    /// `invalid_dpop_proof`
+    InvalidDpopProof,
+    /// `dpop_replayed`
+    DpopReplayed,
+    /// `use_dpop_nonce`
+    UseDpopNonce,
+    /// `dpop_key_mismatch`
+    DpopKeyMismatch,
+    /// `bound_token_as_bearer`
+    BoundTokenAsBearer,
+    /// `unbound_token_as_dpop`
+    UnboundTokenAsDpop,
+    /// `dpop_required`
+    DpopRequired,
+    /// `unsupported_confirmation`
+    UnsupportedConfirmation,
+    /// `replay_store_unavailable`
+    ReplayStoreUnavailable,
 }
 
 impl Reason {
     /// Every reason, in declaration order (`Reason::ALL[r as usize] == r`).
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 33] = [
         Reason::MissingToken,
         Reason::InvalidRequest,
         Reason::TokenTooLong,
@@ -84,6 +102,15 @@ impl Reason {
         Reason::CrossSiteRequest,
         Reason::InactiveToken,
         Reason::IntrospectionUnavailable,
+        Reason::InvalidDpopProof,
+        Reason::DpopReplayed,
+        Reason::UseDpopNonce,
+        Reason::DpopKeyMismatch,
+        Reason::BoundTokenAsBearer,
+        Reason::UnboundTokenAsDpop,
+        Reason::DpopRequired,
+        Reason::UnsupportedConfirmation,
+        Reason::ReplayStoreUnavailable,
     ];
 
     /// The label value, e.g. `insufficient_scope`.
@@ -113,6 +140,15 @@ impl Reason {
             Reason::CrossSiteRequest => "cross_site_request",
             Reason::InactiveToken => "inactive_token",
             Reason::IntrospectionUnavailable => "introspection_unavailable",
+            Reason::InvalidDpopProof => "invalid_dpop_proof",
+            Reason::DpopReplayed => "dpop_replayed",
+            Reason::UseDpopNonce => "use_dpop_nonce",
+            Reason::DpopKeyMismatch => "dpop_key_mismatch",
+            Reason::BoundTokenAsBearer => "bound_token_as_bearer",
+            Reason::UnboundTokenAsDpop => "unbound_token_as_dpop",
+            Reason::DpopRequired => "dpop_required",
+            Reason::UnsupportedConfirmation => "unsupported_confirmation",
+            Reason::ReplayStoreUnavailable => "replay_store_unavailable",
         }
     }
 }

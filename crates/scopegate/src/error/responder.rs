@@ -5,11 +5,15 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::Response;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{Response, StatusCode};
 use http_body_util::Full;
 
-use super::{AuthError, Refusal};
+use super::challenge::Schemes;
+use super::{AuthError, DpopRefusal, Refusal};
+
+/// The `DPoP-Nonce` response header (RFC 9449 §8.1).
+const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
 
 /// Renders the body of a refusal; the status and headers stay scopegate's.
 ///
@@ -40,6 +44,7 @@ pub struct ErrorResponder {
     resource_metadata: Option<Arc<str>>,
     challenge_scope: Option<Arc<str>>,
     renderer: Option<BodyRenderer>,
+    schemes: Schemes,
 }
 
 impl fmt::Debug for ErrorResponder {
@@ -49,6 +54,7 @@ impl fmt::Debug for ErrorResponder {
             .field("resource_metadata", &self.resource_metadata)
             .field("challenge_scope", &self.challenge_scope)
             .field("renderer", &self.renderer.as_ref().map(|_| "custom"))
+            .field("schemes", &self.schemes)
             .finish()
     }
 }
@@ -67,6 +73,7 @@ impl ErrorResponder {
             resource_metadata: None,
             challenge_scope: None,
             renderer: None,
+            schemes: Schemes::default(),
         }
     }
 
@@ -116,40 +123,20 @@ impl ErrorResponder {
         self.challenge_scope.as_deref()
     }
 
-    /// The `WWW-Authenticate` value for `error`, or `None` for a 503.
+    /// The first `WWW-Authenticate` value for `error` (see [`challenges`](Self::challenges)),
+    /// or `None` for a 503.
     pub fn challenge(&self, error: &AuthError) -> Option<HeaderValue> {
-        if error.retry_after().is_some() {
-            return None;
-        }
-        let mut value = String::from("Bearer");
-        let mut sep = " ";
-        let mut param = |name: &str, text: &str| {
-            push_param(&mut value, sep, name, text);
-            sep = ", ";
-        };
-        if let Some(realm) = &self.realm {
-            param("realm", realm);
-        }
-        // RFC 9728 §5.1: in every challenge, 401 and 403 alike.
-        if let Some(url) = &self.resource_metadata {
-            param("resource_metadata", url);
-        }
-        if let Some(code) = error.code() {
-            param("error", code.as_str());
-            param("error_description", &error.to_string());
-        }
-        match error {
-            AuthError::InsufficientScope { required } => param("scope", required),
-            _ if error.status() == StatusCode::UNAUTHORIZED => {
-                if let Some(scope) = &self.challenge_scope {
-                    param("scope", scope);
-                }
-            }
-            _ => {}
-        }
-        // Every piece is quoted and stripped of control characters, so this cannot fail; the
-        // fallback keeps a valid challenge if it ever did.
-        Some(HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer")))
+        self.challenges(error).into_iter().next()
+    }
+
+    /// The same responder for the challenges `schemes` asks for.
+    pub(crate) fn with_schemes(mut self, schemes: Schemes) -> Self {
+        self.schemes = schemes;
+        self
+    }
+
+    pub(super) fn schemes(&self) -> &Schemes {
+        &self.schemes
     }
 
     /// The full response for `error`.
@@ -168,8 +155,13 @@ impl ErrorResponder {
         response.extensions_mut().insert(Refusal(error.reason()));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, content_type);
-        if let Some(challenge) = self.challenge(error) {
-            headers.insert(WWW_AUTHENTICATE, challenge);
+        for challenge in self.challenges(error) {
+            headers.append(WWW_AUTHENTICATE, challenge);
+        }
+        if let AuthError::Dpop(DpopRefusal::UseNonce { nonce }) = error
+            && let Ok(nonce) = HeaderValue::from_str(nonce)
+        {
+            headers.insert(DPOP_NONCE, nonce);
         }
         if let Some(retry_after) = error.retry_after() {
             let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
@@ -193,7 +185,7 @@ fn json_body(error: &AuthError) -> Bytes {
 
 /// Appends `name="value"` as an RFC 9110 quoted-string; characters a header may not carry are
 /// dropped rather than failing the response.
-fn push_param(out: &mut String, sep: &str, name: &str, value: &str) {
+pub(super) fn push_param(out: &mut String, sep: &str, name: &str, value: &str) {
     let _ = write!(out, "{sep}{name}=\"");
     for c in value.chars() {
         match c {

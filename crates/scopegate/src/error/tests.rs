@@ -112,3 +112,75 @@ fn resource_metadata_is_in_every_challenge_and_the_route_scope_in_401s_only() {
     let empty = ErrorResponder::new().with_challenge_scope("");
     assert_eq!(empty.challenge(&AuthError::MissingToken).unwrap(), "Bearer");
 }
+
+#[test]
+fn dpop_challenges() {
+    let algs: Arc<str> = Arc::from("ES256 EdDSA");
+    let schemes = |bearer, dpop_request| Schemes {
+        bearer,
+        dpop_algs: Some(Arc::clone(&algs)),
+        dpop_request,
+    };
+    let both = ErrorResponder::new()
+        .with_realm("shop")
+        .with_schemes(schemes(true, false));
+    // RFC 9449 §7.1: both challenges where both schemes are accepted, the error on one.
+    assert_eq!(
+        both.challenges(&AuthError::MissingToken),
+        [
+            r#"Bearer realm="shop""#,
+            r#"DPoP realm="shop", algs="ES256 EdDSA""#
+        ]
+    );
+    let proof = AuthError::Dpop(DpopRefusal::InvalidProof(ProofProblem::BadSignature));
+    assert_eq!(
+        both.challenges(&proof),
+        [
+            r#"Bearer realm="shop""#,
+            r#"DPoP realm="shop", error="invalid_dpop_proof", error_description="DPoP proof signature is invalid", algs="ES256 EdDSA""#
+        ]
+    );
+    let as_bearer = AuthError::Dpop(DpopRefusal::BoundTokenAsBearer);
+    assert_eq!(
+        both.challenges(&as_bearer)[0],
+        r#"Bearer realm="shop", error="invalid_token", error_description="a DPoP-bound token must be sent with the DPoP scheme""#
+    );
+    // A general error of a DPoP request goes on the DPoP challenge.
+    let dpop_request = ErrorResponder::new().with_schemes(schemes(true, true));
+    assert_eq!(
+        dpop_request.challenges(&AuthError::Expired),
+        [
+            "Bearer",
+            r#"DPoP error="invalid_token", error_description="token has expired", algs="ES256 EdDSA""#
+        ]
+    );
+    // Required: DPoP only, and it carries every error.
+    let required = ErrorResponder::new().with_schemes(schemes(false, false));
+    assert_eq!(
+        required.challenges(&as_bearer),
+        [
+            r#"DPoP error="invalid_token", error_description="a DPoP-bound token must be sent with the DPoP scheme", algs="ES256 EdDSA""#
+        ]
+    );
+    // RFC 9728 §5.1: resource_metadata (and a 401's route scope) on the DPoP challenge too.
+    let published = ErrorResponder::new()
+        .with_resource_metadata("https://a.example/.well-known/oauth-protected-resource")
+        .with_challenge_scope("read:products")
+        .with_schemes(schemes(true, true));
+    assert_eq!(
+        published.challenges(&proof)[1],
+        r#"DPoP resource_metadata="https://a.example/.well-known/oauth-protected-resource", error="invalid_dpop_proof", error_description="DPoP proof signature is invalid", scope="read:products", algs="ES256 EdDSA""#
+    );
+    // use_dpop_nonce carries the nonce; a store outage is a 503 without challenge.
+    let nonce = both.respond(&AuthError::Dpop(DpopRefusal::UseNonce {
+        nonce: Arc::from("n-1"),
+    }));
+    assert_eq!(nonce.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(nonce.headers()["dpop-nonce"], "n-1");
+    let down = both.respond(&AuthError::Dpop(DpopRefusal::StoreUnavailable {
+        retry_after: Duration::from_secs(2),
+    }));
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(down.headers()[RETRY_AFTER], "2");
+    assert!(down.headers().get(WWW_AUTHENTICATE).is_none());
+}

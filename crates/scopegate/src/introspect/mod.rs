@@ -24,8 +24,8 @@
 //! [`require_audience`](IntrospectionConfig::require_audience)); `exp`/`nbf` are honoured with
 //! the leeway; `token_type`, when present, must be an access token type; scopes come from the
 //! issuer's scope sources (`scope`, a space-delimited string, by default), the organization
-//! from its organization sources. A response carrying `cnf` (a sender-constrained token) is
-//! refused: the proof such a token needs is not checked here.
+//! from its organization sources. A response's `cnf` binds the token as a JWT's does
+//! (RFC 9449 §6.2): `jkt`, checked against the request's DPoP proof by the layer, or refused.
 //!
 //! Results are cached, keyed by the full token, until the earlier of the token's `exp` and
 //! [`cache_ttl`](IntrospectionConfig::cache_ttl) (the documented upper bound on how long a

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{Covered, Validation};
+use super::{Covered, Validated, Validation};
 use crate::body::AuthBody;
+use crate::dpop::DPOP_NONCE_HEADER;
 use crate::error::{AuthError, ErrorResponder, Refusal};
 use crate::telemetry::PendingVerdict;
 use crate::validate::Validator;
@@ -49,6 +50,8 @@ pin_project! {
             future: S::Future,
             // Settled by the response; `None` once it is.
             verdict: Option<PendingVerdict>,
+            // A `DPoP-Nonce` for the response.
+            nonce: Option<HeaderValue>,
         },
         Refused {
             response: Option<Response<Full<Bytes>>>,
@@ -82,6 +85,7 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
             state: State::Calling {
                 future,
                 verdict: Some(verdict),
+                nonce: None,
             },
         }
     }
@@ -92,6 +96,7 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
             state: State::Calling {
                 future,
                 verdict: None,
+                nonce: None,
             },
         }
     }
@@ -126,7 +131,7 @@ where
                         .take()
                         .expect("ResponseFuture polled after completion");
                     match outcome {
-                        Ok(context) => {
+                        Ok(Validated { context, nonce }) => {
                             let extensions = request.extensions_mut();
                             extensions.insert(context);
                             extensions.insert(Covered(Arc::clone(responder)));
@@ -134,6 +139,7 @@ where
                             this.state.set(State::Calling {
                                 future,
                                 verdict: Some(validator.pending_verdict(false)),
+                                nonce,
                             });
                         }
                         Err(error) => {
@@ -144,10 +150,17 @@ where
                         }
                     }
                 }
-                StateProj::Calling { future, verdict } => {
-                    let response = ready!(future.poll(cx));
+                StateProj::Calling {
+                    future,
+                    verdict,
+                    nonce,
+                } => {
+                    let mut response = ready!(future.poll(cx));
                     if let (Ok(response), Some(verdict)) = (&response, verdict.take()) {
                         verdict.settle(response.extensions().get::<Refusal>().map(|r| r.0));
+                    }
+                    if let (Ok(response), Some(nonce)) = (&mut response, nonce.take()) {
+                        response.headers_mut().insert(DPOP_NONCE_HEADER, nonce);
                     }
                     return Poll::Ready(response.map(|r| r.map(AuthBody::inner)));
                 }

@@ -10,6 +10,7 @@ use super::claims_check::{audience, numeric_date};
 use super::introspected::Introspection;
 use super::{IssuerState, ParsedToken, Validator};
 use crate::claims::{AuthContext, Claims, Scopes};
+use crate::dpop;
 use crate::error::AuthError;
 use crate::introspect::{Unavailable, Verdict};
 
@@ -67,11 +68,10 @@ impl<'a> Judged<'a> {
             Some(_) => return Err(AuthError::InvalidClaim("active")),
             None => return Err(AuthError::MissingClaim("active")),
         }
-        // A sender-constrained token (RFC 8705 §3.2, RFC 9449 §6.2) is only good with the
-        // proof of possession, which is not checked here: never accept it as a bearer token.
-        if response.contains_key("cnf") {
-            return Err(AuthError::InvalidClaim("cnf"));
-        }
+        // RFC 9449 §6.2: the answer's `cnf` binds the token as a JWT's does; the layer's DPoP
+        // step checks the proof against it (and refuses it as a bearer token). Any other
+        // confirmation method is refused here, so a binding is never ignored.
+        let dpop_thumbprint = dpop::confirmation(&response)?;
         match response.get("iss") {
             None => {}
             Some(Value::String(iss)) if **iss == *config.issuer => {}
@@ -143,6 +143,7 @@ impl<'a> Judged<'a> {
             issuer_index: self.introspection.issuer_index,
             organization,
             introspected: true,
+            dpop_thumbprint,
         };
         Ok((context, valid_from, valid_until))
     }

@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::claims::{AuthContext, Claims, Scopes};
 use crate::clock::{Clock, unix_seconds};
 use crate::config::{AuthConfig, ConfigError};
+use crate::dpop;
 use crate::error::{AuthError, TokenProblem};
 use crate::jwks::{JwksError, JwksSource, JwksStats, KeySource, RefreshReason, VerificationKey};
 use crate::resolver::ResolverStats;
@@ -145,6 +146,14 @@ impl IssuerState {
             .organization_sources
             .iter()
             .find_map(|s| s.find(&claims));
+        // RFC 9449 §6: read in every mode, so that a binding is never ignored.
+        let dpop_thumbprint = match dpop::confirmation(&claims.raw) {
+            Ok(thumbprint) => thumbprint,
+            Err(error) => {
+                parsed.claims = claims.raw;
+                return Err(error);
+            }
+        };
         Ok(AuthContext {
             claims,
             scopes,
@@ -152,6 +161,7 @@ impl IssuerState {
             issuer_index,
             organization,
             introspected: false,
+            dpop_thumbprint,
         })
     }
 }

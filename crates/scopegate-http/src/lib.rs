@@ -8,6 +8,8 @@
 //! * [`read_capped`]: a response body read into memory up to a size cap
 //!   ([`http_body_util::Limited`] does the counting);
 //! * [`error_chain`]: an error and its sources on one line, for messages that say why;
+//! * [`dpop::jwk_thumbprint`] and [`dpop::access_token_hash`]: the RFC 7638 thumbprint and the
+//!   `ath` hash that a DPoP proof's signer and its checker must compute alike (RFC 9449);
 //! * [`SingleFlight`]: one piece of work at a time (scopegate-m2m's token request) as its own
 //!   task, its outcome shared by every caller that asked meanwhile;
 //! * [`client_builder`] (feature `reqwest`): a `reqwest` client on the TLS provider of the
@@ -36,6 +38,7 @@
 )]
 
 mod body;
+pub mod dpop;
 mod flight;
 #[cfg(feature = "reqwest")]
 mod tls;

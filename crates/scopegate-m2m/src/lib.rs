@@ -95,7 +95,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | DPoP keys and proofs, and TLS of the default HTTP clients (token endpoint, Management API), on aws-lc-rs |
-//! | `rust-crypto` | no | DPoP keys and proofs by RustCrypto (`p256`, `p384`, `sha2`); TLS on ring, or on the rustls provider your application installed as the process default: no aws-lc-sys in the build. `default-features = false, features = ["rust-crypto"]` |
+//! | `rust-crypto` | no | DPoP keys and proofs by RustCrypto (`p256`, `p384`); TLS on ring, or on the rustls provider your application installed as the process default: no aws-lc-sys in the build. `default-features = false, features = ["rust-crypto"]` |
 //!
 //! Features are additive: with both on, aws-lc-rs is used; with neither, the build stops and
 //! says to pick one. A client of your own

@@ -3,13 +3,13 @@
 //! additive: with both on, aws-lc-rs signs, as in scopegate.
 //!
 //! Only what a proof needs lives here: key generation and PKCS#8 loading, ECDSA signing in the
-//! JWS form (`r || s`, RFC 7518 §3.4), the public point, SHA-256 and random bytes.
+//! JWS form (`r || s`, RFC 7518 §3.4), the public point and random bytes. The hashes that
+//! must match scopegate's check (thumbprint, `ath`) are scopegate-http's.
 
 use super::{DpopAlgorithm, DpopError};
 
 #[cfg(feature = "aws-lc-rs")]
 mod imp {
-    use aws_lc_rs::digest;
     use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
     use aws_lc_rs::signature::{
         ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
@@ -54,12 +54,6 @@ mod imp {
         }
     }
 
-    pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-        let mut out = [0; 32];
-        out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
-        out
-    }
-
     pub(crate) fn random(out: &mut [u8]) -> Result<(), DpopError> {
         SystemRandom::new()
             .fill(out)
@@ -71,7 +65,6 @@ mod imp {
 mod imp {
     use p256::pkcs8::DecodePrivateKey as _;
     use rand_core::{OsRng, RngCore as _};
-    use sha2::Digest as _;
 
     use super::{DpopAlgorithm, DpopError};
 
@@ -138,10 +131,6 @@ mod imp {
         }
     }
 
-    pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-        sha2::Sha256::digest(data).into()
-    }
-
     pub(crate) fn random(out: &mut [u8]) -> Result<(), DpopError> {
         OsRng
             .try_fill_bytes(out)
@@ -149,7 +138,7 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{SigningKey, random, sha256};
+pub(crate) use imp::{SigningKey, random};
 
 /// The JWK coordinates `x` and `y` of an uncompressed point for `alg`'s curve.
 pub(crate) fn coordinates(alg: DpopAlgorithm, point: &[u8]) -> Result<(&[u8], &[u8]), DpopError> {

@@ -175,12 +175,15 @@ impl DpopKey {
         let point = key.public_point();
         let (x, y) = backend::coordinates(algorithm, &point)?;
         let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
-        // RFC 7638 §3.2: the required members only, in lexicographic order, no whitespace.
-        let canonical = format!(
-            r#"{{"crv":"{}","kty":"EC","x":"{x}","y":"{y}"}}"#,
-            algorithm.curve()
-        );
-        let thumbprint = URL_SAFE_NO_PAD.encode(backend::sha256(canonical.as_bytes()));
+        // RFC 7638 §3.2: an EC key's required members, in order. scopegate checks bound tokens
+        // with the same function, so signer and checker cannot disagree on the canonical form.
+        let thumbprint = scopegate_http::dpop::jwk_thumbprint(&[
+            ("crv", algorithm.curve()),
+            ("kty", "EC"),
+            ("x", &x),
+            ("y", &y),
+        ])
+        .ok_or(DpopError::InvalidKey)?;
         // RFC 9449 §4.2: the public key only, never a private member.
         let jwk = json!({ "kty": "EC", "crv": algorithm.curve(), "x": x, "y": y });
         let header = json!({ "typ": "dpop+jwt", "alg": algorithm.as_str(), "jwk": jwk });
@@ -260,7 +263,7 @@ impl DpopKey {
 
 /// `ath`: base64url(SHA-256(the access token)) (RFC 9449 §4.2).
 pub(crate) fn access_token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(backend::sha256(token.as_bytes()))
+    scopegate_http::dpop::access_token_hash(token)
 }
 
 /// `htu`: the URL without query and fragment (RFC 9449 §4.2); `url` has already lowercased the

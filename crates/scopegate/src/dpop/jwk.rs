@@ -1,11 +1,6 @@
 //! The proof's `jwk` header: a public key only, and its RFC 7638 thumbprint.
 
-use std::fmt::Write as _;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::ProofProblem;
 use crate::jwks::VerificationKey;
@@ -54,33 +49,22 @@ pub fn jwk_thumbprint(jwk: &Value) -> Option<String> {
 }
 
 fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
+    // RFC 7638 §3.2: each key type's required members, in lexicographic order.
     let required: &[&str] = match jwk.get("kty")?.as_str()? {
         "EC" => &["crv", "kty", "x", "y"],
         "RSA" => &["e", "kty", "n"],
         "OKP" => &["crv", "kty", "x"],
         _ => return None,
     };
-    // RFC 7638 §3: the required members only, in lexicographic order, no whitespace. Their
-    // values are base64url or fixed names, so they need no JSON escaping; anything else is
-    // refused rather than escaped, as no valid key has it.
-    let mut canonical = String::with_capacity(256);
-    canonical.push('{');
-    for (i, name) in required.iter().enumerate() {
-        let value = jwk.get(*name)?.as_str()?;
-        if !value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return None;
-        }
-        let sep = if i == 0 { "" } else { "," };
-        let _ = write!(canonical, "{sep}\"{name}\":\"{value}\"");
+    let mut members = [("", ""); 4];
+    for (slot, name) in members.iter_mut().zip(required) {
+        *slot = (*name, jwk.get(*name)?.as_str()?);
     }
-    canonical.push('}');
-    Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+    // The signer (scopegate-m2m) hashes with the same function: one canonical form.
+    scopegate_http::dpop::jwk_thumbprint(&members[..required.len()])
 }
 
 /// base64url(SHA-256(access token)): the `ath` claim (RFC 9449 §4.2).
 pub fn access_token_hash(access_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
+    scopegate_http::dpop::access_token_hash(access_token)
 }

@@ -45,7 +45,7 @@
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | keys generated and signed with aws-lc-rs (wins when both backends are on) |
 //! | `rust-crypto` | no | keys with RustCrypto (p256, p384, rsa, ed25519-dalek): no C library; `default-features = false, features = ["rust-crypto"]` |
-//! | `testing` | no | fault injection and observation: `JwksFault`, `set_jwks_fault`, `set_jwks_cache_control`, request counters, `sign_raw`, `sign_bytes`, `public_key_der`, the introspection endpoint's `set_introspection_fault`, `set_introspection_delay` and counters |
+//! | `testing` | no | fault injection and observation: `JwksFault`, `set_jwks_fault`, `set_jwks_cache_control`, request counters (`unrouted_requests` too), `sign_raw`, `sign_bytes`, `public_key_der`, the introspection endpoint's `set_introspection_fault`, `set_introspection_delay` and counters |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -359,7 +359,8 @@ pub struct DevIssuer {
     state: Arc<State>,
     addr: SocketAddr,
     /// Shared by the tenants of [`DevIssuerBuilder::start_tenants`]: serving stops when the last
-    /// of them is dropped.
+    /// of them is dropped. Held for that drop; read only by the `testing` counters.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     server: Arc<tenants::ServerTask>,
 }
 

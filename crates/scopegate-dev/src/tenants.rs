@@ -2,9 +2,11 @@
 //! issuer (one Logto Cloud tenant per customer), for tests of issuers resolved at run time.
 
 use std::sync::Arc;
+#[cfg(feature = "testing")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
+#[cfg(feature = "testing")]
 use axum::http::StatusCode;
 
 use crate::{DevIssuer, DevIssuerBuilder, DevIssuerError, server};
@@ -14,19 +16,29 @@ use crate::{DevIssuer, DevIssuerBuilder, DevIssuerError, server};
 pub(crate) struct ServerTask {
     task: tokio::task::JoinHandle<()>,
     /// Requests no route matched (404): for tenants, those naming a tenant that is not there.
+    #[cfg(feature = "testing")]
     unrouted: Arc<AtomicU64>,
 }
 
 impl ServerTask {
     pub(crate) fn spawn(listener: tokio::net::TcpListener, app: Router) -> Arc<ServerTask> {
-        let unrouted = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&unrouted);
-        let app = app.fallback(move || {
-            counted.fetch_add(1, Ordering::SeqCst);
-            std::future::ready(StatusCode::NOT_FOUND)
-        });
+        // A counter like the others (feature `testing`): the plain issuer answers 404 unrouted.
+        #[cfg(feature = "testing")]
+        let (app, unrouted) = {
+            let unrouted = Arc::new(AtomicU64::new(0));
+            let counted = Arc::clone(&unrouted);
+            let app = app.fallback(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                std::future::ready(StatusCode::NOT_FOUND)
+            });
+            (app, unrouted)
+        };
         let task = tokio::spawn(server::serve(listener, app));
-        Arc::new(ServerTask { task, unrouted })
+        Arc::new(ServerTask {
+            task,
+            #[cfg(feature = "testing")]
+            unrouted,
+        })
     }
 }
 
@@ -36,6 +48,8 @@ impl Drop for ServerTask {
     }
 }
 
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 impl DevIssuer {
     /// Requests to this issuer's port that no route matched (answered 404): with
     /// [`start_tenants`](DevIssuerBuilder::start_tenants), the discovery and JWKS requests for

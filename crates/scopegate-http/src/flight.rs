@@ -51,13 +51,12 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         SingleFlight::default()
     }
 
-    /// A place in the work in flight, if there is one and its task is alive (a task dropped
-    /// unfinished, with its runtime, counts as none).
+    /// A place in the work in flight, if there is one, its task is alive (a task dropped
+    /// unfinished, with its runtime, counts as none) and it has no outcome yet.
     pub fn current(&self) -> Option<Waiter<T>> {
         let mut slot = self.lock();
         match &*slot {
-            // Closed: the task ended (its outcome, if any, went to the waiters it had).
-            Some(outcome) if outcome.has_changed().is_ok() => Some(Waiter(outcome.clone())),
+            Some(outcome) if in_flight(outcome) => Some(Waiter(outcome.clone())),
             _ => {
                 *slot = None;
                 None
@@ -83,7 +82,7 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         let mut slot = self.lock();
         // Another caller may have started one between `current` and this lock.
         if let Some(outcome) = &*slot
-            && outcome.has_changed().is_ok()
+            && in_flight(outcome)
         {
             return Ok((Waiter(outcome.clone()), false));
         }
@@ -107,6 +106,13 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         // The slot is replaced in one step; a panic elsewhere cannot leave it torn.
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Whether a flight still runs. Closed: the task ended (its outcome, if any, went to the
+/// waiters it had). An outcome sent: the task is ending, and a caller that comes now wants new
+/// work (a forced token refresh right after a refresh), not the outcome it is past.
+fn in_flight<T>(outcome: &watch::Receiver<Option<T>>) -> bool {
+    outcome.has_changed().is_ok() && outcome.borrow().is_none()
 }
 
 impl<T: Clone> Waiter<T> {
@@ -150,10 +156,9 @@ mod tests {
         assert_eq!(first.outcome().await, Some(7));
         assert_eq!(second.outcome().await, Some(7));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        // The task has ended (its sender dropped) once the outcome is out and it returns.
-        while flight.current().is_some() {
-            tokio::task::yield_now().await;
-        }
+        // Once its outcome is out the flight is over, even before its task has ended (a forced
+        // refresh right after a refresh must start anew).
+        assert!(flight.current().is_none());
         let (third, started) = flight.join_or_start(work).unwrap();
         assert!(started);
         release.notify_one();

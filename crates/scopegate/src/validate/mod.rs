@@ -16,15 +16,15 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::claims::{AuthContext, Claims, Scopes};
+use crate::claims::AuthContext;
 use crate::clock::{Clock, unix_seconds};
 use crate::config::{AuthConfig, ConfigError};
-use crate::dpop;
 use crate::error::{AuthError, TokenProblem};
 use crate::jwks::{JwksError, JwksSource, JwksStats, KeySource, RefreshReason, VerificationKey};
 use crate::resolver::ResolverStats;
 use crate::telemetry;
 use crate::verify_pool::VerifyPool;
+pub(crate) use issuer::IssuerState;
 use resolved::{ChosenIssuer, Registry};
 
 mod builder;
@@ -36,6 +36,7 @@ mod claims_check;
 mod introspected;
 #[cfg(feature = "remote")]
 mod introspection_judge;
+mod issuer;
 mod jose;
 mod keys;
 mod rejection;
@@ -44,7 +45,6 @@ mod resolved;
 pub use builder::ValidatorBuilder;
 pub use cache::CacheConfig;
 use cache::{CachedToken, TokenCache};
-use claims_check::CheckedClaims;
 pub(crate) use jose::ParsedToken;
 pub use keys::MAX_KIDLESS_CANDIDATES;
 
@@ -93,77 +93,6 @@ struct Inner {
     /// The one issuer whose tokens are introspected, if any (see [`crate::introspect`]).
     #[cfg(feature = "remote")]
     introspection: Option<introspected::Introspection>,
-}
-
-/// One issuer: its config, its key source, and its HMAC secret if it has one.
-pub(crate) struct IssuerState {
-    pub(crate) config: AuthConfig,
-    pub(crate) keys: KeySource,
-    secret: Option<Arc<VerificationKey>>,
-}
-
-impl IssuerState {
-    /// The header's `alg` on the allow-list and its `typ` as the config's policy wants.
-    fn accepts_header(&self, parsed: &ParsedToken<'_>) -> Result<(), AuthError> {
-        if !self.config.algorithms.contains(parsed.alg) {
-            return Err(AuthError::DisallowedAlgorithm);
-        }
-        if !self.config.token_type.accepts(parsed.typ.as_deref()) {
-            return Err(AuthError::WrongTokenType);
-        }
-        Ok(())
-    }
-
-    /// What handlers see: the checked claims, the scopes of the config's scope sources, then
-    /// the organization of its organization sources.
-    fn context(
-        &self,
-        issuer_index: usize,
-        parsed: &mut ParsedToken<'_>,
-        checked: CheckedClaims,
-        key: Arc<VerificationKey>,
-    ) -> Result<AuthContext, AuthError> {
-        let config = &self.config;
-        let claims = Claims {
-            issuer: config.issuer.to_string(),
-            audience: checked.audience,
-            expires_at: checked.expires_at,
-            not_before: checked.not_before,
-            issued_at: checked.issued_at,
-            // Moved, not cloned: this is the hot path of a first sight.
-            raw: std::mem::take(&mut parsed.claims),
-        };
-        let mut granted = Vec::new();
-        for source in &config.scope_sources {
-            if let Err(error) = source.collect(&claims, &mut granted) {
-                // Give the claims back for the rejection's log line.
-                parsed.claims = claims.raw;
-                return Err(error);
-            }
-        }
-        let scopes: Scopes = granted.iter().map(String::as_str).collect();
-        let organization = config
-            .organization_sources
-            .iter()
-            .find_map(|s| s.find(&claims));
-        // RFC 9449 §6: read in every mode, so that a binding is never ignored.
-        let dpop_thumbprint = match dpop::confirmation(&claims.raw) {
-            Ok(thumbprint) => thumbprint,
-            Err(error) => {
-                parsed.claims = claims.raw;
-                return Err(error);
-            }
-        };
-        Ok(AuthContext {
-            claims,
-            scopes,
-            signed: Some((parsed.alg, key)),
-            issuer_index,
-            organization,
-            introspected: false,
-            dpop_thumbprint,
-        })
-    }
 }
 
 impl Validator {

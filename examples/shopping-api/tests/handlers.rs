@@ -147,3 +147,37 @@ async fn a_forged_token_is_refused_by_the_layer() {
     let (status, _) = send(&store, request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_dpop_bound_readers_refusal_carries_the_dpop_challenge() {
+    // As the layer passes on a DPoP-bound token whose proof it checked (RFC 9449 §6.1): the
+    // handlers see the key's thumbprint, and a guard's refusal names the DPoP scheme (§7.1).
+    let store = Store::seeded();
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    let bound = reader().dpop_thumbprint(jkt);
+    assert_eq!(bound.build().dpop_thumbprint(), Some(jkt));
+    let cnf: Value = bound.build().claims().get("cnf").unwrap().unwrap();
+    assert_eq!(cnf["jkt"], jkt);
+    let new = json!({ "name": "Teapot", "price_cents": 3100 });
+    let (status, response) = send(&store, bound.attach(post(&new))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Both schemes are offered; the error goes with the scheme the request used (§7.1).
+    let challenges: Vec<&str> = response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
+    let dpop = challenges
+        .iter()
+        .find(|c| c.starts_with("DPoP "))
+        .unwrap_or_else(|| panic!("no DPoP challenge in {challenges:?}"));
+    assert!(dpop.contains("error=\"insufficient_scope\""), "{dpop}");
+    assert!(
+        challenges
+            .iter()
+            .all(|c| c.starts_with("DPoP ") || !c.contains("error=")),
+        "{challenges:?}"
+    );
+    assert_eq!(store.len(), 3, "the refused request added nothing");
+}

@@ -12,6 +12,8 @@
 //!   `ath` hash that a DPoP proof's signer and its checker must compute alike (RFC 9449);
 //! * [`SingleFlight`]: one piece of work at a time (scopegate-m2m's token request) as its own
 //!   task, its outcome shared by every caller that asked meanwhile;
+//! * [`inner_service_accessors!`]: the accessors every middleware service offers for the
+//!   service it wraps;
 //! * [`client_builder`] (feature `reqwest`): a `reqwest` client on the TLS provider of the
 //!   crypto backend chosen by features, never aws-lc-rs unless that backend is on.
 //!
@@ -40,6 +42,7 @@
 mod body;
 pub mod dpop;
 mod flight;
+mod service;
 #[cfg(feature = "reqwest")]
 mod tls;
 

@@ -140,20 +140,7 @@ impl<S, R> BearerTokenService<S, R> {
         &self.source
     }
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    scopegate_http::inner_service_accessors!();
 
     /// Takes the ready service out, leaving a clone in its place.
     fn take_ready(&mut self) -> S

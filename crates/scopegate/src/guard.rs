@@ -182,20 +182,7 @@ pub struct Guard<S, R> {
 }
 
 impl<S, R> Guard<S, R> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    scopegate_http::inner_service_accessors!();
 }
 
 impl<S: Clone, R> Clone for Guard<S, R> {

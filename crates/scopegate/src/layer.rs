@@ -191,20 +191,7 @@ pub struct BearerAuthService<S> {
 }
 
 impl<S> BearerAuthService<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    scopegate_http::inner_service_accessors!();
 }
 
 impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {

@@ -7,6 +7,7 @@
 //! | [`InvalidRequest`](AuthError::InvalidRequest) | 400 | `error="invalid_request"` |
 //! | token problems (malformed, expired, forged, unknown key, wrong issuer/audience, …) | 401 | `error="invalid_token"` |
 //! | [`InsufficientScope`](AuthError::InsufficientScope) | 403 | `error="insufficient_scope", scope="…"` |
+//! | [`MethodNotListed`](AuthError::MethodNotListed) (a gRPC method no guard lists) | 403 | `error="insufficient_scope"` |
 //! | [`CrossSiteRequest`](AuthError::CrossSiteRequest) | 403 | `error="invalid_request"` |
 //! | [`KeysUnavailable`](AuthError::KeysUnavailable), [`Overloaded`](AuthError::Overloaded), [`IntrospectionUnavailable`](AuthError::IntrospectionUnavailable) | 503 + `Retry-After` | none |
 //! | [`Dpop`](AuthError::Dpop): a bad proof, a replay | 401 | `DPoP … error="invalid_dpop_proof"` |
@@ -19,6 +20,9 @@
 //! request used.
 //!
 //! Descriptions are fixed, short texts: they never echo any part of the token.
+//!
+//! A gRPC request gets the same refusal as a gRPC status (HTTP 200, `grpc-status`,
+//! `grpc-message`, the same challenge): see [`grpc`](crate::grpc).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +38,7 @@ pub(crate) use challenge::Schemes;
 pub use dpop::{DpopRefusal, ProofProblem};
 pub use problem::{RequestProblem, TokenProblem};
 pub use reason::Reason;
+pub(crate) use responder::Shape;
 pub use responder::{BodyRenderer, ErrorResponder};
 
 /// Why a request was not authorized.
@@ -118,6 +123,10 @@ pub enum AuthError {
         /// The scopes the route requires, space-delimited (the `scope` attribute of the challenge).
         required: Arc<str>,
     },
+    /// The gRPC method is not listed by the [`GrpcMethods`](crate::grpc::GrpcMethods) guard, whose
+    /// unlisted methods are refused (the default): no scope would let the token call it.
+    #[error("this method is not open to any token")]
+    MethodNotListed,
     /// The token's organization is not the one the request addresses (Logto organizations).
     #[error("token is not for this organization")]
     WrongOrganization,
@@ -177,6 +186,7 @@ impl AuthError {
             AuthError::MissingToken | AuthError::NotConfigured => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope { .. }
+            | AuthError::MethodNotListed
             | AuthError::WrongOrganization
             | AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AuthError::KeysUnavailable { .. }
@@ -201,9 +211,9 @@ impl AuthError {
             AuthError::InvalidRequest(_) | AuthError::CrossSiteRequest => {
                 Some(ErrorCode::InvalidRequest)
             }
-            AuthError::InsufficientScope { .. } | AuthError::WrongOrganization => {
-                Some(ErrorCode::InsufficientScope)
-            }
+            AuthError::InsufficientScope { .. }
+            | AuthError::MethodNotListed
+            | AuthError::WrongOrganization => Some(ErrorCode::InsufficientScope),
             AuthError::Dpop(refusal) => refusal.code(),
             _ => Some(ErrorCode::InvalidToken),
         }
@@ -241,6 +251,7 @@ impl AuthError {
             AuthError::WrongAudience => Reason::WrongAudience,
             AuthError::KeysUnavailable { .. } => Reason::KeysUnavailable,
             AuthError::InsufficientScope { .. } => Reason::InsufficientScope,
+            AuthError::MethodNotListed => Reason::MethodNotListed,
             AuthError::WrongOrganization => Reason::WrongOrganization,
             AuthError::NotConfigured => Reason::NotConfigured,
             AuthError::Overloaded { .. } => Reason::Overloaded,

@@ -14,7 +14,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::claims::{AuthContext, Scopes};
-use crate::error::{AuthError, ErrorResponder};
+use crate::error::{AuthError, ErrorResponder, Shape};
 use crate::layer::{Covered, not_configured};
 
 /// The verified token of the request, with the challenge of the layer that verified it.
@@ -55,6 +55,8 @@ use crate::layer::{Covered, not_configured};
 pub struct Auth {
     context: Arc<AuthContext>,
     responder: Arc<ErrorResponder>,
+    /// How the request is answered: HTTP, or a gRPC status.
+    shape: Shape,
 }
 
 impl Deref for Auth {
@@ -134,6 +136,7 @@ impl Auth {
         AuthRejection {
             error,
             responder: Some(Arc::clone(&self.responder)),
+            shape: self.shape,
         }
     }
 }
@@ -143,22 +146,25 @@ impl Auth {
 pub struct AuthRejection {
     error: AuthError,
     responder: Option<Arc<ErrorResponder>>,
+    shape: Shape,
 }
 
 impl AuthRejection {
-    /// A refusal answered with the responder of the layer covering `parts` (if any).
+    /// A refusal answered with the responder of the layer covering `parts` (if any), in the
+    /// request's shape.
     pub(crate) fn new(error: AuthError, parts: &Parts) -> AuthRejection {
         AuthRejection {
             error,
             responder: responder(&parts.extensions),
+            shape: Shape::of(&parts.headers),
         }
     }
 
-    /// The response, with the layer's status, challenge and body, as an `http` response (what
-    /// [`IntoResponse`] gives, before axum's body type).
+    /// The response, with the layer's status, challenge and body (or, for a gRPC request, its
+    /// gRPC status), as an `http` response (what [`IntoResponse`] gives, before axum's body type).
     pub fn to_http_response(&self) -> http::Response<http_body_util::Full<bytes::Bytes>> {
         let responder = self.responder.clone().unwrap_or_default();
-        responder.respond(&self.error)
+        responder.respond_as(&self.error, self.shape)
     }
 
     /// Why the request was refused.
@@ -169,44 +175,60 @@ impl AuthRejection {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        let responder = self.responder.unwrap_or_default();
-        responder.respond(&self.error).map(axum::body::Body::new)
+        self.to_http_response().map(axum::body::Body::new)
     }
 }
 
 /// The request's verified token: `Ok(None)` for an anonymous request the layer let through, an
 /// error where no layer ran.
+///
+/// Where no layer ran, the request's shape is not known here: the refusal is HTTP's. The
+/// extractors, which hold the request's head, correct it with [`AuthRejection::shaped`].
 fn lookup(extensions: &Extensions) -> Result<Option<Auth>, AuthRejection> {
-    let Some(Covered(responder)) = extensions.get::<Covered>() else {
+    let Some(Covered(responder, shape)) = extensions.get::<Covered>() else {
         return Err(AuthRejection {
             error: not_configured(),
             responder: None,
+            shape: Shape::Http,
         });
     };
     Ok(extensions.get::<Arc<AuthContext>>().map(|context| Auth {
         context: Arc::clone(context),
         responder: Arc::clone(responder),
+        shape: *shape,
     }))
 }
 
 fn responder(extensions: &Extensions) -> Option<Arc<ErrorResponder>> {
     extensions
         .get::<Covered>()
-        .map(|Covered(responder)| Arc::clone(responder))
+        .map(|Covered(responder, _)| Arc::clone(responder))
 }
 
 pub(crate) fn required(extensions: &Extensions) -> Result<Auth, AuthRejection> {
     lookup(extensions)?.ok_or_else(|| AuthRejection {
         error: AuthError::MissingToken,
         responder: responder(extensions),
+        shape: extensions
+            .get::<Covered>()
+            .map_or(Shape::Http, |Covered(_, shape)| *shape),
     })
+}
+
+impl AuthRejection {
+    /// This refusal in the shape of the request with these headers (for the extractors, which
+    /// see a request no layer covered).
+    pub(crate) fn shaped(mut self, parts: &Parts) -> AuthRejection {
+        self.shape = Shape::of(&parts.headers);
+        self
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        required(&parts.extensions)
+        required(&parts.extensions).map_err(|rejection| rejection.shaped(parts))
     }
 }
 
@@ -217,7 +239,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Auth {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        lookup(&parts.extensions)
+        lookup(&parts.extensions).map_err(|rejection| rejection.shaped(parts))
     }
 }
 
@@ -225,7 +247,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Scopes {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        required(&parts.extensions).map(|auth| auth.scopes().clone())
+        required(&parts.extensions)
+            .map(|auth| auth.scopes().clone())
+            .map_err(|rejection| rejection.shaped(parts))
     }
 }
 
@@ -250,7 +274,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for TokenClaims<T>
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let auth = required(&parts.extensions)?;
+        let auth = required(&parts.extensions).map_err(|rejection| rejection.shaped(parts))?;
         auth.claims()
             .deserialize()
             .map(TokenClaims)

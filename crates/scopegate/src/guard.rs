@@ -118,6 +118,13 @@ impl ScopeRequirement {
     }
 }
 
+impl ScopeRequirement {
+    /// Requires every one of `scopes`.
+    pub(crate) fn all(scopes: Vec<String>) -> Self {
+        ScopeRequirement::new(scopes, Match::All)
+    }
+}
+
 impl Requirement for ScopeRequirement {
     fn check(&self, context: &AuthContext, _parts: &Parts) -> Result<(), AuthError> {
         let met = match self.mode {
@@ -221,7 +228,7 @@ where
         let responder = parts
             .extensions
             .get::<Covered>()
-            .map(|Covered(r)| Arc::clone(r));
+            .map(|Covered(r, _)| Arc::clone(r));
         let verdict = match (parts.extensions.get::<Arc<AuthContext>>(), &responder) {
             (Some(context), _) => self.requirement.check(context, &parts),
             // Anonymous request let through by an optional layer: a token is needed here.
@@ -236,7 +243,7 @@ where
             },
             Err(error) => {
                 let responder = responder.unwrap_or_default();
-                let response = Some(responder.respond(&error));
+                let response = Some(responder.respond_to(&error, &parts.headers));
                 GuardFuture {
                     state: GuardState::Refused { response },
                 }

@@ -16,7 +16,7 @@ use crate::body::AuthBody;
 use crate::claims::AuthContext;
 use crate::cross_site::CrossSitePolicy;
 use crate::dpop::DpopConfig;
-use crate::error::{AuthError, ErrorResponder};
+use crate::error::{AuthError, ErrorResponder, Shape};
 use crate::metadata::RequiredScopes;
 use crate::token::{Scheme, TokenLocation, locate_token};
 use crate::validate::Validator;
@@ -28,9 +28,17 @@ mod future;
 pub use future::ResponseFuture;
 
 /// Put in the extensions of every request the layer let through, so that guards and extractors
-/// answer with the same realm and renderer and can tell "anonymous" from "not covered".
+/// answer with the same realm and renderer, in the request's shape (HTTP or gRPC), and can tell
+/// "anonymous" from "not covered".
 #[derive(Clone, Debug)]
-pub(crate) struct Covered(pub(crate) Arc<ErrorResponder>);
+pub(crate) struct Covered(pub(crate) Arc<ErrorResponder>, pub(crate) Shape);
+
+impl Covered {
+    /// `responder` for the request with these headers.
+    pub(crate) fn of(responder: &Arc<ErrorResponder>, request: &http::HeaderMap) -> Covered {
+        Covered(Arc::clone(responder), Shape::of(request))
+    }
+}
 
 /// A guard or extractor ran where no [`BearerAuthLayer`](crate::BearerAuthLayer) did: say so in
 /// the log, once, and refuse as if no token had been sent.
@@ -238,7 +246,7 @@ where
             } else {
                 &settings.responder
             };
-            let covered = Covered(Arc::clone(responder));
+            let covered = Covered::of(responder, request.headers());
             request.extensions_mut().insert(covered);
             return ResponseFuture::passing(self.inner.call(request));
         }
@@ -254,21 +262,20 @@ where
                         .check(request.method(), request.uri(), request.headers());
                 if let Err(error) = checked {
                     self.validator.record_rejection(&error, None);
-                    return ResponseFuture::refused(&settings.responder, &error);
+                    return ResponseFuture::refused(&settings.responder, &error, request.headers());
                 }
                 token
             }
             Ok((token, _, _)) => token,
             Err(AuthError::MissingToken) if settings.allow_anonymous => {
-                request
-                    .extensions_mut()
-                    .insert(Covered(Arc::clone(&settings.responder)));
+                let covered = Covered::of(&settings.responder, request.headers());
+                request.extensions_mut().insert(covered);
                 let verdict = self.validator.pending_verdict(true);
                 return ResponseFuture::calling(self.inner.call(request), verdict);
             }
             Err(error) => {
                 self.validator.record_rejection(&error, None);
-                return ResponseFuture::refused(&settings.responder, &error);
+                return ResponseFuture::refused(&settings.responder, &error, request.headers());
             }
         };
         match self.validator.validate_cached(token) {
@@ -276,15 +283,18 @@ where
                 // Never fail open: a token bound to a key is no bearer token (RFC 9449 §7.2).
                 if let Err(error) = settings.dpop.bind_bearer(&context) {
                     self.validator.record_rejection(&error, None);
-                    return ResponseFuture::refused(&settings.responder, &error);
+                    return ResponseFuture::refused(&settings.responder, &error, request.headers());
                 }
+                let covered = Covered::of(&settings.responder, request.headers());
                 let extensions = request.extensions_mut();
                 extensions.insert(context);
-                extensions.insert(Covered(Arc::clone(&settings.responder)));
+                extensions.insert(covered);
                 let verdict = self.validator.pending_verdict(false);
                 ResponseFuture::calling(self.inner.call(request), verdict)
             }
-            Some(Err(error)) => ResponseFuture::refused(&settings.responder, &error),
+            Some(Err(error)) => {
+                ResponseFuture::refused(&settings.responder, &error, request.headers())
+            }
             None => {
                 let validator = self.validator.clone();
                 let dpop = Arc::clone(&settings.dpop);

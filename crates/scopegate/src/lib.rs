@@ -110,6 +110,7 @@ pub mod error;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
+pub mod grpc;
 pub mod guard;
 pub mod introspect;
 mod json;

@@ -82,6 +82,27 @@ pub enum ConfigError {
     /// The metadata URL is not an absolute http(s) URL.
     #[error("metadata URL {0:?} is not an absolute http(s) URL")]
     InvalidMetadataUrl(String),
+    /// A gRPC method path of [`GrpcMethods`](crate::grpc::GrpcMethods) is not
+    /// `/package.Service/Method` (the `:path` of a gRPC call).
+    #[error(
+        "gRPC method {0:?} is not a full method path like \"/shop.v1.Products/AddProduct\" \
+         (a leading slash, the package-qualified service, a slash, the method)"
+    )]
+    InvalidGrpcMethodPath(String),
+    /// A gRPC method is listed twice, so one of its two scope sets would be ignored.
+    #[error("gRPC method {0:?} is listed twice")]
+    DuplicateGrpcMethod(String),
+    /// A scope is empty or holds a space, `"` or `\` (RFC 6749 §3.3); several scopes are given
+    /// as several items.
+    #[error("scope {0:?} is not one scope token: give each scope as its own item")]
+    InvalidGrpcScope(String),
+    /// The default of unlisted gRPC methods requires no scope: every method not listed would be
+    /// open to any valid token.
+    #[error(
+        "unlisted gRPC methods would be open to any token: require at least one scope, or \
+         refuse them (UnknownMethods::Refuse, the default)"
+    )]
+    OpenGrpcDefault,
     /// A limit of zero or an inverted range in the JWKS policy.
     #[error("invalid JWKS policy: {0}")]
     InvalidPolicy(&'static str),

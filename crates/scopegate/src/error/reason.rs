@@ -73,11 +73,13 @@ pub enum Reason {
     UnsupportedConfirmation,
     /// `replay_store_unavailable`
     ReplayStoreUnavailable,
+    /// `method_not_listed`
+    MethodNotListed,
 }
 
 impl Reason {
     /// Every reason, in declaration order (`Reason::ALL[r as usize] == r`).
-    pub const ALL: [Reason; 33] = [
+    pub const ALL: [Reason; 34] = [
         Reason::MissingToken,
         Reason::InvalidRequest,
         Reason::TokenTooLong,
@@ -111,6 +113,7 @@ impl Reason {
         Reason::DpopRequired,
         Reason::UnsupportedConfirmation,
         Reason::ReplayStoreUnavailable,
+        Reason::MethodNotListed,
     ];
 
     /// The label value, e.g. `insufficient_scope`.
@@ -149,6 +152,7 @@ impl Reason {
             Reason::DpopRequired => "dpop_required",
             Reason::UnsupportedConfirmation => "unsupported_confirmation",
             Reason::ReplayStoreUnavailable => "replay_store_unavailable",
+            Reason::MethodNotListed => "method_not_listed",
         }
     }
 }

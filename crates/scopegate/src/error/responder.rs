@@ -1,19 +1,24 @@
 //! [`ErrorResponder`]: the one place a refusal becomes a response, with the challenge every
-//! refusal path shares (realm, `resource_metadata`, the route's `scope`) and the body renderer.
+//! refusal path shares (realm, `resource_metadata`, the route's `scope`) and the body renderer;
+//! the request decides the shape (RFC 6750, or a gRPC status for a gRPC request).
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::Response;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, Response};
 use http_body_util::Full;
 
 use super::challenge::Schemes;
 use super::{AuthError, DpopRefusal, Refusal};
+use crate::grpc;
 
 /// The `DPoP-Nonce` response header (RFC 9449 §8.1).
 const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
+/// gRPC's status and its message (PROTOCOL-HTTP2.md, "Responses").
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: http::HeaderName = http::HeaderName::from_static("grpc-message");
 
 /// Renders the body of a refusal; the status and headers stay scopegate's.
 ///
@@ -139,22 +144,42 @@ impl ErrorResponder {
         &self.schemes
     }
 
-    /// The full response for `error`.
+    /// The HTTP response for `error` (RFC 6750), whatever the request. Prefer
+    /// [`respond_to`](Self::respond_to), which answers a gRPC request as gRPC.
     pub fn respond(&self, error: &AuthError) -> Response<Full<Bytes>> {
-        let (content_type, body) = match &self.renderer {
-            Some(render) => render(error),
-            None => (
-                HeaderValue::from_static("application/json"),
-                json_body(error),
-            ),
+        self.respond_as(error, Shape::Http)
+    }
+
+    /// The response for `error`, shaped for the request whose headers are `request`: a gRPC
+    /// request (see [`grpc`](crate::grpc)) gets HTTP 200 with `grpc-status` and `grpc-message`
+    /// and no body, every other request the RFC 6750 answer of [`respond`](Self::respond). Both
+    /// carry the same `WWW-Authenticate`, `Retry-After` and `DPoP-Nonce`.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use scopegate::{AuthError, ErrorResponder};
+    ///
+    /// let mut request = HeaderMap::new();
+    /// request.insert("content-type", "application/grpc".parse().unwrap());
+    /// let response = ErrorResponder::new().respond_to(&AuthError::MissingToken, &request);
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.headers()["grpc-status"], "16"); // UNAUTHENTICATED
+    /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    /// ```
+    pub fn respond_to(&self, error: &AuthError, request: &HeaderMap) -> Response<Full<Bytes>> {
+        self.respond_as(error, Shape::of(request))
+    }
+
+    /// The one response builder: the status line and body by `shape`, the headers shared.
+    pub(crate) fn respond_as(&self, error: &AuthError, shape: Shape) -> Response<Full<Bytes>> {
+        let mut response = match shape {
+            Shape::Http => self.http_answer(error),
+            Shape::Grpc => grpc_answer(error),
         };
-        let mut response = Response::new(Full::new(body));
-        *response.status_mut() = error.status();
         // The layer reads this on the way out to count a guard's or extractor's refusal as the
         // request's verdict (scopegate_validations_total) instead of "accepted".
         response.extensions_mut().insert(Refusal(error.reason()));
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, content_type);
         for challenge in self.challenges(error) {
             headers.append(WWW_AUTHENTICATE, challenge);
         }
@@ -169,6 +194,59 @@ impl ErrorResponder {
         }
         response
     }
+
+    /// RFC 6750: the refusal's status and a body (JSON, or the user's renderer).
+    fn http_answer(&self, error: &AuthError) -> Response<Full<Bytes>> {
+        let (content_type, body) = match &self.renderer {
+            Some(render) => render(error),
+            None => (
+                HeaderValue::from_static("application/json"),
+                json_body(error),
+            ),
+        };
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = error.status();
+        response.headers_mut().insert(CONTENT_TYPE, content_type);
+        response
+    }
+}
+
+/// The form of a refusal, decided by the request it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// RFC 6750: the status of the error, a body.
+    Http,
+    /// gRPC over HTTP/2: Trailers-Only.
+    Grpc,
+}
+
+impl Shape {
+    /// The shape a request with these headers is answered in.
+    pub(crate) fn of(request: &HeaderMap) -> Shape {
+        if grpc::is_grpc(request) {
+            Shape::Grpc
+        } else {
+            Shape::Http
+        }
+    }
+}
+
+/// A gRPC Trailers-Only answer (PROTOCOL-HTTP2.md, "Responses"): `:status 200`, the content
+/// type, `grpc-status` and `grpc-message` in the one HEADERS frame; the empty body makes it end
+/// the stream. gRPC clients ignore a body here, so no renderer is asked for one.
+fn grpc_answer(error: &AuthError) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(
+        GRPC_STATUS,
+        HeaderValue::from(u16::from(grpc::GrpcCode::of(error).as_u8())),
+    );
+    // Percent-encoded, so always a valid header value; the fallback is for the impossible.
+    if let Ok(message) = HeaderValue::try_from(grpc::message(error)) {
+        headers.insert(GRPC_MESSAGE, message);
+    }
+    response
 }
 
 /// `{"error": code, "error_description": text}`; a 503 says `temporarily_unavailable`

@@ -114,7 +114,9 @@ mod axum_guard {
             parts: &mut Parts,
             from: &Arc<OrganizationFrom>,
         ) -> Result<Self, AuthRejection> {
-            let context = required(&parts.extensions)?.into_context();
+            let context = required(&parts.extensions)
+                .map_err(|rejection| rejection.shaped(parts))?
+                .into_context();
             let verdict = match &**from {
                 OrganizationFrom::Header(name) => {
                     same_organization(&context, single_header(parts, name))

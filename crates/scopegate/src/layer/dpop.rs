@@ -26,7 +26,7 @@ impl<S> BearerAuthService<S> {
             Ok(presented) => presented,
             Err(error) => {
                 self.validator.record_rejection(&error, None);
-                return ResponseFuture::refused(&settings.responder, &error);
+                return ResponseFuture::refused(&settings.responder, &error, &parts.headers);
             }
         };
         let request = Request::from_parts(parts, body);

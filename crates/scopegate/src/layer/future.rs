@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -101,10 +101,15 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
         }
     }
 
-    pub(super) fn refused(responder: &ErrorResponder, error: &AuthError) -> Self {
+    /// Refused at once, in the shape `request` (the request's headers) is answered in.
+    pub(super) fn refused(
+        responder: &ErrorResponder,
+        error: &AuthError,
+        request: &HeaderMap,
+    ) -> Self {
         ResponseFuture {
             state: State::Refused {
-                response: Some(responder.respond(error)),
+                response: Some(responder.respond_to(error, request)),
             },
         }
     }
@@ -132,9 +137,10 @@ where
                         .expect("ResponseFuture polled after completion");
                     match outcome {
                         Ok(Validated { context, nonce }) => {
+                            let covered = Covered::of(responder, request.headers());
                             let extensions = request.extensions_mut();
                             extensions.insert(context);
-                            extensions.insert(Covered(Arc::clone(responder)));
+                            extensions.insert(covered);
                             let future = service.call(request);
                             this.state.set(State::Calling {
                                 future,
@@ -143,7 +149,7 @@ where
                             });
                         }
                         Err(error) => {
-                            let response = responder.respond(&error);
+                            let response = responder.respond_to(&error, request.headers());
                             this.state.set(State::Refused {
                                 response: Some(response),
                             });

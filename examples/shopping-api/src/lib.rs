@@ -630,6 +630,21 @@ fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
         .clone()
 }
 
+/// The embedded dev issuer and its [`DEV_APPS`], as the banners of the examples print them.
+pub fn dev_apps_text(dev: &DevIssuer) -> String {
+    let mut text = format!(
+        "\nNo ISSUER set: embedded dev issuer at {} with two apps:\n",
+        dev.issuer()
+    );
+    for (id, secret, scopes) in DEV_APPS {
+        text.push_str(&format!(
+            "  {id:<16} secret {secret:<14} scopes: {}\n",
+            scopes.join(" ")
+        ));
+    }
+    text
+}
+
 /// The text printed at start: where things are and, with the dev issuer, how to call the API.
 pub fn banner(running: &Running, audience: &str) -> String {
     let api = format!("http://{}", running.addr);
@@ -642,16 +657,7 @@ pub fn banner(running: &Running, audience: &str) -> String {
     }
     if let Some(dev) = &running.dev_issuer {
         let token_endpoint = dev.token_endpoint();
-        text.push_str(&format!(
-            "\nNo ISSUER set: embedded dev issuer at {} with two apps:\n",
-            dev.issuer()
-        ));
-        for (id, secret, scopes) in DEV_APPS {
-            text.push_str(&format!(
-                "  {id:<16} secret {secret:<14} scopes: {}\n",
-                scopes.join(" ")
-            ));
-        }
+        text.push_str(&dev_apps_text(dev));
         let token = |app: &str, secret: &str, scope: &str| {
             format!(
                 "TOKEN=$(curl -s -u {app}:{secret} -d grant_type=client_credentials \

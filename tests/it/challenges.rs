@@ -327,3 +327,134 @@ fn auth_errors_outside_any_layer_still_render() {
     let challenge = response.headers()["www-authenticate"].to_str().unwrap();
     assert_eq!(parse_auth_params(challenge).unwrap().params.len(), 0);
 }
+
+/// A refusal as a gRPC client reads it.
+#[derive(Debug)]
+struct GrpcRefused {
+    status: u16,
+    content_type: String,
+    grpc_status: String,
+    grpc_message: String,
+    challenges: Vec<String>,
+    body: String,
+}
+
+async fn grpc_call(request: reqwest::RequestBuilder) -> GrpcRefused {
+    let response = request
+        .header("content-type", "application/grpc+proto")
+        .send()
+        .await
+        .unwrap();
+    let headers = response.headers().clone();
+    let header = |name| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    GrpcRefused {
+        status: response.status().as_u16(),
+        content_type: header("content-type"),
+        grpc_status: header("grpc-status"),
+        grpc_message: header("grpc-message"),
+        challenges: headers
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// The layer, a route's scoped layer, a guard, the extractors and a per-operation check answer
+/// a gRPC request (`content-type: application/grpc+proto`) with a gRPC status: HTTP 200, no body
+/// (the layer's body renderer is not asked), and the very challenge the HTTP answer carries.
+#[tokio::test]
+async fn every_refusal_path_answers_a_grpc_request_with_a_grpc_status() {
+    let kit = kit().await;
+    let http = client();
+    let url = |path: &str| format!("{}{path}", kit.base);
+    let reader = kit.token("read:products");
+    let writer = kit.token("write:products");
+    let cases: Vec<(&str, reqwest::RequestBuilder, &str)> = vec![
+        ("layer, no token", http.get(url("/layer")), "16"),
+        (
+            "layer, forged token",
+            http.get(url("/layer")).bearer_auth(format!("{reader}x")),
+            "16",
+        ),
+        (
+            "layer, malformed credentials",
+            http.get(url("/layer")).header("authorization", "Basic abc"),
+            "16",
+        ),
+        ("scoped layer, no token", http.post(url("/products")), "16"),
+        (
+            "scoped layer, reader",
+            http.post(url("/products")).bearer_auth(&reader),
+            "7",
+        ),
+        (
+            "nested scoped layer, writer",
+            http.get(url("/nested")).bearer_auth(&writer),
+            "7",
+        ),
+        ("guard", http.get(url("/guard")).bearer_auth(&reader), "7"),
+        ("extractor, anonymous", http.get(url("/extractor")), "16"),
+        (
+            "extractor, claims",
+            http.get(url("/claims")).bearer_auth(&reader),
+            "16",
+        ),
+        (
+            "per-operation check",
+            http.post(url("/operation"))
+                .bearer_auth(&reader)
+                .body("add_product"),
+            "7",
+        ),
+        (
+            "per-operation check, whole request",
+            http.post(url("/raw-operation"))
+                .bearer_auth(&reader)
+                .body("add_product"),
+            "7",
+        ),
+    ];
+    for (name, request, grpc_status) in cases {
+        let again = request.try_clone().unwrap();
+        let answer = call(request).await;
+        assert!(answer.status >= 400, "{name}: {answer:?}");
+        assert!(answer.body.starts_with("refused: "), "{name}");
+        let grpc = grpc_call(again).await;
+        assert_eq!(grpc.status, 200, "{name}: {grpc:?}");
+        assert_eq!(grpc.content_type, "application/grpc", "{name}");
+        assert_eq!(grpc.grpc_status, grpc_status, "{name}: {grpc:?}");
+        assert!(!grpc.grpc_message.is_empty(), "{name}");
+        assert_eq!(grpc.body, "", "{name}: no body, no renderer");
+        // The same challenge, parameter for parameter.
+        let challenge = parse_auth_params(&grpc.challenges[0]).unwrap();
+        assert_eq!(challenge, answer.challenge, "{name}");
+        assert_eq!(
+            challenge.get("resource_metadata"),
+            Some(kit.metadata_url.as_str()),
+            "{name}"
+        );
+    }
+    let refused = grpc_call(http.post(url("/products")).bearer_auth(&reader)).await;
+    let challenge = parse_auth_params(&refused.challenges[0]).unwrap();
+    assert_eq!(challenge.get("scope"), Some("write:products"));
+    assert!(refused.grpc_message.ends_with("(needs write:products)"));
+    // None reached the handler; an allowed gRPC request does.
+    assert_eq!(kit.handler_runs.load(Ordering::SeqCst), 0);
+    let created = http
+        .post(url("/products"))
+        .bearer_auth(&writer)
+        .header("content-type", "application/grpc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    assert!(created.headers().get("grpc-status").is_none());
+    assert_eq!(kit.handler_runs.load(Ordering::SeqCst), 1);
+}

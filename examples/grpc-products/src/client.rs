@@ -47,7 +47,10 @@ pub async fn run(
     price_cents: u64,
 ) -> Result<Outcome, String> {
     let get = |name: &str, default: &str| var(name).unwrap_or_else(|| default.to_owned());
-    let endpoint = get("LOGTO_ENDPOINT", &format!("http://{DEFAULT_DEV_ISSUER_BIND}"));
+    let endpoint = get(
+        "LOGTO_ENDPOINT",
+        &format!("http://{DEFAULT_DEV_ISSUER_BIND}"),
+    );
     let api = get("API_URL", &format!("http://{DEFAULT_BIND}"));
     let api = api.trim_end_matches('/').to_owned();
     let source = ClientCredentials::logto(

@@ -173,8 +173,8 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         ))
         .build()
         .map_err(refused)?;
-    let app = router(BearerAuthLayer::new(validator), &metadata, Store::seeded())
-        .map_err(refused)?;
+    let app =
+        router(BearerAuthLayer::new(validator), &metadata, Store::seeded()).map_err(refused)?;
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "server stopped");

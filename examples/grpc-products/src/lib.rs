@@ -20,9 +20,10 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use scopegate::grpc::GrpcMethods;
-use scopegate::{AuthConfig, BearerAuthLayer, ConfigError, ResourceMetadata, Validator};
+use scopegate::{BearerAuthLayer, ConfigError, ResourceMetadata};
 use scopegate_dev::DevIssuer;
 use shopping_api::env::Env;
+use shopping_api::server::{self, Served};
 use shopping_api::{DEFAULT_WARM_UP, SetupError, Store};
 
 /// The code generated from `proto/shop/v1/products.proto`.
@@ -104,7 +105,7 @@ pub struct Running {
     pub metadata_url: String,
     /// The embedded dev issuer, when `ISSUER` was not set.
     pub dev_issuer: Option<DevIssuer>,
-    server: tokio::task::JoinHandle<()>,
+    served: Served,
 }
 
 impl Running {
@@ -114,14 +115,8 @@ impl Running {
     }
 
     /// Serves until the process is stopped.
-    pub async fn wait(mut self) {
-        let _ = (&mut self.server).await;
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.server.abort();
+    pub async fn wait(self) {
+        self.served.wait().await;
     }
 }
 
@@ -132,16 +127,7 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         // Before anything listens.
         shopping_api::refuse_dev_issuer_on_network([settings.bind, settings.dev_issuer_bind])?;
     }
-    let listener = tokio::net::TcpListener::bind(settings.bind)
-        .await
-        .map_err(|source| SetupError::Bind {
-            addr: settings.bind,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| SetupError::Bind {
-        addr: settings.bind,
-        source,
-    })?;
+    let (listener, addr) = server::bind(settings.bind).await?;
     let audience = settings
         .audience
         .clone()
@@ -153,19 +139,12 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
             (dev.issuer().to_owned(), Some(dev))
         }
     };
-    let mut config = AuthConfig::builder(issuer.clone(), audience.clone());
-    if let Some(jwks_uri) = &settings.jwks_uri {
-        config = config.jwks_uri(jwks_uri.clone());
-    }
+    let jwks_uri = settings.jwks_uri.as_deref();
+    let validator = server::validator(&issuer, &audience, jwks_uri, DEFAULT_WARM_UP).await?;
     let refused = |source| SetupError::Config {
         setting: shopping_api::setting_of(&source),
         source,
     };
-    let validator = config.build().and_then(Validator::new).map_err(refused)?;
-    let readiness = validator.warm_up_for(DEFAULT_WARM_UP).await;
-    for issuer in readiness.not_ready() {
-        tracing::warn!(issuer = %issuer.issuer, "no keys yet; calls get UNAVAILABLE until they come");
-    }
     let metadata = ResourceMetadata::builder(&validator, audience.clone())
         .resource_name("scopegate gRPC example: product catalogue")
         .metadata_url(format!(
@@ -175,18 +154,13 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         .map_err(refused)?;
     let app =
         router(BearerAuthLayer::new(validator), &metadata, Store::seeded()).map_err(refused)?;
-    let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::error!(%error, "server stopped");
-        }
-    });
     Ok(Running {
         addr,
         audience,
         issuer,
         metadata_url: metadata.url().to_owned(),
         dev_issuer,
-        server,
+        served: Served::spawn(listener, app),
     })
 }
 

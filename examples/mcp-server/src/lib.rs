@@ -22,9 +22,10 @@ use axum::middleware::from_fn;
 use axum::routing::any_service;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use scopegate::{AuthConfig, BearerAuthLayer, ConfigError, ResourceMetadata, Validator};
+use scopegate::{BearerAuthLayer, ConfigError, ResourceMetadata, Validator};
 use scopegate_dev::DevIssuer;
 use shopping_api::env::Env;
+use shopping_api::server::{self, Served};
 use shopping_api::{DEFAULT_WARM_UP, DEV_APPS, SetupError, Store};
 
 pub use tools::{Catalogue, TOOL_SCOPES, required_scopes};
@@ -98,19 +99,13 @@ pub struct Running {
     pub issuer: String,
     /// The embedded dev issuer, when `ISSUER` was not set.
     pub dev_issuer: Option<DevIssuer>,
-    server: tokio::task::JoinHandle<()>,
+    served: Served,
 }
 
 impl Running {
     /// Serves until the process is stopped.
-    pub async fn wait(mut self) {
-        let _ = (&mut self.server).await;
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.server.abort();
+    pub async fn wait(self) {
+        self.served.wait().await;
     }
 }
 
@@ -120,12 +115,7 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         // Before anything listens (start_on checks the bound address again, for its callers).
         shopping_api::refuse_dev_issuer_on_network([settings.bind])?;
     }
-    let listener = tokio::net::TcpListener::bind(settings.bind)
-        .await
-        .map_err(|source| SetupError::Bind {
-            addr: settings.bind,
-            source,
-        })?;
+    let (listener, _) = server::bind(settings.bind).await?;
     start_on(listener, settings).await
 }
 
@@ -153,33 +143,20 @@ pub async fn start_on(
             (dev.issuer().to_owned(), Some(dev))
         }
     };
-    let mut config = AuthConfig::builder(issuer.clone(), audience.clone());
-    if let Some(jwks_uri) = &settings.jwks_uri {
-        config = config.jwks_uri(jwks_uri.clone());
-    }
-    let refused = |source| SetupError::Config {
+    let jwks_uri = settings.jwks_uri.as_deref();
+    let validator = server::validator(&issuer, &audience, jwks_uri, DEFAULT_WARM_UP).await?;
+    let metadata = metadata(&validator, &audience).map_err(|source| SetupError::Config {
         setting: shopping_api::setting_of(&source),
         source,
-    };
-    let validator = config.build().and_then(Validator::new).map_err(refused)?;
-    let readiness = validator.warm_up_for(DEFAULT_WARM_UP).await;
-    for issuer in readiness.not_ready() {
-        tracing::warn!(issuer = %issuer.issuer, "no keys yet; tokens get 503 until they come");
-    }
-    let metadata = metadata(&validator, &audience).map_err(refused)?;
+    })?;
     let app = router(BearerAuthLayer::new(validator), &metadata, Store::seeded());
-    let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::error!(%error, "server stopped");
-        }
-    });
     Ok(Running {
         addr,
         url,
         audience,
         issuer,
         dev_issuer,
-        server,
+        served: Served::spawn(listener, app),
     })
 }
 

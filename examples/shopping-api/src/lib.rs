@@ -35,6 +35,7 @@
 pub mod env;
 mod introspection;
 mod products;
+pub mod server;
 
 use std::net::SocketAddr;
 use std::time::Duration;

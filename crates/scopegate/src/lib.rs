@@ -52,7 +52,10 @@
 //!   axum extractors;
 //! * [`dpop`]: sender-constrained tokens (RFC 9449): the `cnf.jkt` binding and the proof of
 //!   each `DPoP` request;
-//! * [`error`]: every refusal, as an RFC 6750 (and RFC 9449) response;
+//! * [`error`]: every refusal, as an RFC 6750 (and RFC 9449) response, or as a gRPC status for a
+//!   gRPC request;
+//! * [`grpc`]: gRPC services (tonic): the refusals' gRPC mapping, and scopes per method
+//!   ([`grpc::GrpcMethods`], [`BearerAuthLayer::require_grpc_methods`]);
 //! * [`metadata`]: the RFC 9728 protected-resource document that every challenge points to
 //!   (`resource_metadata`), with the scopes the routes require
 //!   ([`BearerAuthLayer::require_scopes`]).

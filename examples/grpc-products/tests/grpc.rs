@@ -233,3 +233,56 @@ async fn a_request_that_is_not_grpc_gets_the_http_answer() {
         r#"{"error":"unauthorized","error_description":"no bearer token in the request"}"#
     );
 }
+
+/// The layer as the README shows it, on tonic's own server rather than axum: the same refusals.
+#[tokio::test]
+async fn the_layer_protects_tonics_own_server() {
+    use grpc_products::proto::products_server::ProductsServer;
+    use grpc_products::service::Catalogue;
+    use scopegate::{AuthConfig, BearerAuthLayer, Validator};
+
+    let running = server().await;
+    let dev = running.dev_issuer.as_ref().unwrap();
+    let config = AuthConfig::builder(dev.issuer(), running.audience.as_str())
+        .build()
+        .unwrap();
+    let auth = BearerAuthLayer::new(Validator::new(config).unwrap()).realm("products");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(auth.require_grpc_methods(grpc_products::methods().unwrap()))
+            .add_service(ProductsServer::new(Catalogue::new(
+                shopping_api::Store::seeded(),
+            )))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut client = ProductsClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let status = client
+        .list_products(ListProductsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert_eq!(
+        metadata(&status, "www-authenticate"),
+        "Bearer realm=\"products\""
+    );
+    let reader = token(&running, "read:products");
+    let page = client
+        .list_products(with_token(ListProductsRequest::default(), Some(&reader)))
+        .await
+        .unwrap();
+    assert_eq!(page.into_inner().products.len(), 3);
+    let message = AddProductRequest {
+        name: "Tea".into(),
+        price_cents: 100,
+    };
+    let status = client
+        .add_product(with_token(message, Some(&reader)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    serving.abort();
+}

@@ -31,11 +31,13 @@ use http::StatusCode;
 
 mod challenge;
 mod dpop;
+pub(crate) mod grpc;
 mod problem;
 mod reason;
 mod responder;
 pub(crate) use challenge::Schemes;
 pub use dpop::{DpopRefusal, ProofProblem};
+pub use grpc::GrpcCode;
 pub use problem::{RequestProblem, TokenProblem};
 pub use reason::Reason;
 pub(crate) use responder::Shape;

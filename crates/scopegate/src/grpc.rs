@@ -37,80 +37,10 @@
 //! # Ok(()) }
 //! ```
 
-use http::HeaderMap;
-use http::header::CONTENT_TYPE;
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-
-use crate::error::AuthError;
+pub use crate::error::GrpcCode;
 
 mod methods;
 pub use methods::{GrpcAuthLayer, GrpcMethods, GrpcMethodsBuilder, UnknownMethods};
-
-/// The gRPC status codes scopegate answers with (the `grpc-status` values of
-/// `grpc/doc/statuscodes.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum GrpcCode {
-    /// 7: the token is valid but may not call this method.
-    PermissionDenied,
-    /// 14: the token could not be checked right now; retry.
-    Unavailable,
-    /// 16: no valid credentials.
-    Unauthenticated,
-}
-
-impl GrpcCode {
-    /// The code for `error`: by the HTTP status it would get (see the [module](self) table).
-    pub fn of(error: &AuthError) -> GrpcCode {
-        match error.status().as_u16() {
-            403 => GrpcCode::PermissionDenied,
-            503 => GrpcCode::Unavailable,
-            // 401, and 400: malformed credentials are no credentials a gRPC client could use.
-            _ => GrpcCode::Unauthenticated,
-        }
-    }
-
-    /// The number sent as `grpc-status`.
-    pub const fn as_u8(self) -> u8 {
-        match self {
-            GrpcCode::PermissionDenied => 7,
-            GrpcCode::Unavailable => 14,
-            GrpcCode::Unauthenticated => 16,
-        }
-    }
-}
-
-/// Whether the request is gRPC over HTTP/2: `content-type` is `application/grpc`, alone, with a
-/// `+format` suffix or with parameters. gRPC-Web (`application/grpc-web…`) is not: its status
-/// travels in the body, and its clients read HTTP statuses.
-pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    const GRPC: &[u8] = b"application/grpc";
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return false;
-    };
-    let value = value.as_bytes();
-    // Media types compare case-insensitively (RFC 9110 §8.3.1).
-    value.len() >= GRPC.len()
-        && value[..GRPC.len()].eq_ignore_ascii_case(GRPC)
-        && matches!(value.get(GRPC.len()), None | Some(b'+' | b';' | b' '))
-}
-
-/// What PROTOCOL-HTTP2.md's Percent-Byte-Unencoded leaves out: controls, `%` and every byte
-/// above 0x7E (non-ASCII is always encoded by `utf8_percent_encode`).
-const GRPC_MESSAGE: &AsciiSet = &CONTROLS.add(b'%');
-
-/// The `grpc-message` for `error`: `code: description`, plus the scopes of an
-/// `insufficient_scope`, percent-encoded as the spec asks.
-pub(crate) fn message(error: &AuthError) -> String {
-    let mut text = match error.code() {
-        Some(code) => format!("{}: {error}", code.as_str()),
-        None => error.to_string(),
-    };
-    if let AuthError::InsufficientScope { required } = error {
-        text.push_str(&format!(" (needs {required})"));
-    }
-    utf8_percent_encode(&text, GRPC_MESSAGE).to_string()
-}
 
 #[cfg(test)]
 mod tests;

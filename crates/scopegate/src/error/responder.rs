@@ -11,14 +11,11 @@ use http::{HeaderMap, Response};
 use http_body_util::Full;
 
 use super::challenge::Schemes;
+use super::grpc;
 use super::{AuthError, DpopRefusal, Refusal};
-use crate::grpc;
 
 /// The `DPoP-Nonce` response header (RFC 9449 §8.1).
 const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
-/// gRPC's status and its message (PROTOCOL-HTTP2.md, "Responses").
-const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
-const GRPC_MESSAGE: http::HeaderName = http::HeaderName::from_static("grpc-message");
 
 /// Renders the body of a refusal; the status and headers stay scopegate's.
 ///
@@ -174,7 +171,7 @@ impl ErrorResponder {
     pub(crate) fn respond_as(&self, error: &AuthError, shape: Shape) -> Response<Full<Bytes>> {
         let mut response = match shape {
             Shape::Http => self.http_answer(error),
-            Shape::Grpc => grpc_answer(error),
+            Shape::Grpc => grpc::answer(error),
         };
         // The layer reads this on the way out to count a guard's or extractor's refusal as the
         // request's verdict (scopegate_validations_total) instead of "accepted".
@@ -229,24 +226,6 @@ impl Shape {
             Shape::Http
         }
     }
-}
-
-/// A gRPC Trailers-Only answer (PROTOCOL-HTTP2.md, "Responses"): `:status 200`, the content
-/// type, `grpc-status` and `grpc-message` in the one HEADERS frame; the empty body makes it end
-/// the stream. gRPC clients ignore a body here, so no renderer is asked for one.
-fn grpc_answer(error: &AuthError) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    headers.insert(
-        GRPC_STATUS,
-        HeaderValue::from(u16::from(grpc::GrpcCode::of(error).as_u8())),
-    );
-    // Percent-encoded, so always a valid header value; the fallback is for the impossible.
-    if let Ok(message) = HeaderValue::try_from(grpc::message(error)) {
-        headers.insert(GRPC_MESSAGE, message);
-    }
-    response
 }
 
 /// `{"error": code, "error_description": text}`; a 503 says `temporarily_unavailable`

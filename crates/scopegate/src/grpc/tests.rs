@@ -8,7 +8,8 @@ use http_body_util::BodyExt as _;
 
 use super::*;
 use crate::ConfigError;
-use crate::error::{ErrorResponder, Reason, RequestProblem};
+use crate::error::grpc::{is_grpc, message};
+use crate::error::{AuthError, ErrorResponder, Reason, RequestProblem};
 
 fn grpc_request(content_type: &'static str) -> HeaderMap {
     let mut headers = HeaderMap::new();
@@ -46,17 +47,17 @@ fn grpc_requests_are_told_by_their_content_type() {
 
 #[test]
 fn the_message_is_percent_encoded_as_the_grpc_spec_asks() {
-    let message = message(&AuthError::InsufficientScope {
+    let encoded = message(&AuthError::InsufficientScope {
         required: Arc::from("write:products 100%\u{e9}\n"),
     });
     // Space and VCHAR pass, except `%`; controls and UTF-8 bytes are encoded.
     assert_eq!(
-        message,
+        encoded,
         "insufficient_scope: token lacks the scope this resource requires \
          (needs write:products 100%25%C3%A9%0A)"
     );
     assert_eq!(
-        super::message(&AuthError::MissingToken),
+        message(&AuthError::MissingToken),
         "no bearer token in the request"
     );
 }

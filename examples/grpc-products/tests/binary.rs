@@ -123,7 +123,9 @@ fn with_no_settings_it_serves_and_the_client_mode_prints_its_calls() {
 
 #[test]
 fn bad_settings_are_one_line_and_exit_code_2() {
-    let cases: [(&[(&str, &str)], &[&str], &str); 4] = [
+    /// The environment, the arguments, and what the one line of stderr says.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 4] = [
         (&[("AUDIENCE", "")], &[], "AUDIENCE is set but empty"),
         (
             &[("BIND", "nowhere")],

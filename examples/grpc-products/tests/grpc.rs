@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use grpc_products::proto::products_client::ProductsClient;
 use grpc_products::proto::{AddProductRequest, ListProductsRequest, ListProductsResponse};
 use grpc_products::{Running, Settings, start};
+use scopegate::grpc::{GrpcMethods, UnknownMethods};
 use scopegate_dev::JwksFault;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
@@ -184,26 +185,11 @@ async fn unreachable_keys_and_an_unknown_kid_are_unavailable_with_retry_after() 
 async fn an_unlisted_method_is_refused() {
     let running = server().await;
     let admin = token(&running, "read:products write:products");
-    let channel = Channel::from_shared(running.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
     for path in [
         "/shop.v1.Products/DeleteProduct",
         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     ] {
-        let mut grpc = tonic::client::Grpc::new(channel.clone());
-        grpc.ready().await.unwrap();
-        let codec = tonic_prost::ProstCodec::<ListProductsRequest, ListProductsResponse>::default();
-        let status = grpc
-            .unary(
-                with_token(ListProductsRequest::default(), Some(&admin)),
-                http::uri::PathAndQuery::from_static(path),
-                codec,
-            )
-            .await
-            .unwrap_err();
+        let status = unary_at(&running.url(), path, &admin).await.unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{path}: {status:?}");
         assert_eq!(
             status.message(),
@@ -234,14 +220,12 @@ async fn a_request_that_is_not_grpc_gets_the_http_answer() {
     );
 }
 
-/// The layer as the README shows it, on tonic's own server rather than axum: the same refusals.
-#[tokio::test]
-async fn the_layer_protects_tonics_own_server() {
+/// The layer as the README shows it, on tonic's own server rather than axum, with `methods`.
+async fn tonic_server(running: &Running, methods: GrpcMethods) -> (String, AbortOnDrop) {
     use grpc_products::proto::products_server::ProductsServer;
     use grpc_products::service::Catalogue;
     use scopegate::{AuthConfig, BearerAuthLayer, Validator};
 
-    let running = server().await;
     let dev = running.dev_issuer.as_ref().unwrap();
     let config = AuthConfig::builder(dev.issuer(), running.audience.as_str())
         .build()
@@ -251,15 +235,47 @@ async fn the_layer_protects_tonics_own_server() {
     let addr = listener.local_addr().unwrap();
     let serving = tokio::spawn(
         tonic::transport::Server::builder()
-            .layer(auth.require_grpc_methods(grpc_products::methods().unwrap()))
+            .layer(auth.require_grpc_methods(methods))
             .add_service(ProductsServer::new(Catalogue::new(
                 shopping_api::Store::seeded(),
             )))
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
-    let mut client = ProductsClient::connect(format!("http://{addr}"))
+    (format!("http://{addr}"), AbortOnDrop(serving))
+}
+
+/// Stops the server when the test ends, passed or not.
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), tonic::transport::Error>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn unary_at(url: &str, path: &'static str, token: &str) -> Result<(), Status> {
+    let channel = Channel::from_shared(url.to_owned())
+        .unwrap()
+        .connect()
         .await
         .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<ListProductsRequest, ListProductsResponse>::default();
+    grpc.unary(
+        with_token(ListProductsRequest::default(), Some(token)),
+        http::uri::PathAndQuery::from_static(path),
+        codec,
+    )
+    .await
+    .map(|_| ())
+}
+
+#[tokio::test]
+async fn the_layer_protects_tonics_own_server() {
+    let running = server().await;
+    let (url, _serving) = tonic_server(&running, grpc_products::methods().unwrap()).await;
+    let mut client = ProductsClient::connect(url).await.unwrap();
     let status = client
         .list_products(ListProductsRequest::default())
         .await
@@ -284,5 +300,28 @@ async fn the_layer_protects_tonics_own_server() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    serving.abort();
+}
+
+/// The other default: unlisted methods open to tokens with a given scope set. Past the guard,
+/// an unlisted method is tonic's own `UNIMPLEMENTED`.
+#[tokio::test]
+async fn unlisted_methods_may_require_a_scope_set_instead() {
+    let running = server().await;
+    let methods = GrpcMethods::builder()
+        .method("/shop.v1.Products/ListProducts", ["read:products"])
+        .unknown_methods(UnknownMethods::RequireScopes(vec!["write:products".into()]))
+        .build()
+        .unwrap();
+    let (url, _serving) = tonic_server(&running, methods).await;
+    let path = "/shop.v1.Products/DeleteProduct";
+    let reader = token(&running, "read:products");
+    let status = unary_at(&url, path, &reader).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().ends_with("(needs write:products)"),
+        "{status:?}"
+    );
+    let writer = token(&running, "write:products");
+    let status = unary_at(&url, path, &writer).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
 }

@@ -200,9 +200,8 @@ impl TestAuth {
     /// context and the layer's responder in its extensions.
     pub fn attach<B>(&self, mut request: http::Request<B>) -> http::Request<B> {
         request.extensions_mut().insert(Arc::new(self.build()));
-        request
-            .extensions_mut()
-            .insert(Covered(Arc::new(self.responder.clone())));
+        let covered = Covered::of(&Arc::new(self.responder.clone()), request.headers());
+        request.extensions_mut().insert(covered);
         request
     }
 }
@@ -210,8 +209,7 @@ impl TestAuth {
 /// `request`, as a layer in optional mode passes on a request without a token: guards and
 /// extractors that need a token answer `401`.
 pub fn anonymous<B>(mut request: http::Request<B>) -> http::Request<B> {
-    request
-        .extensions_mut()
-        .insert(Covered(Arc::new(ErrorResponder::new())));
+    let covered = Covered::of(&Arc::new(ErrorResponder::new()), request.headers());
+    request.extensions_mut().insert(covered);
     request
 }

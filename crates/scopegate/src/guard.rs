@@ -32,11 +32,17 @@ use crate::error::AuthError;
 use crate::layer::{Covered, not_configured};
 
 mod organization;
+mod route;
 mod scoped;
 pub use organization::{OrganizationFrom, OrganizationRequirement};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use organization::{OrganizationLayer, OrganizationMatches, require_organization};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use route::GuardedRouterExt;
+pub(crate) use route::Verb;
+pub use route::{GuardedRoute, ScopeRule};
 pub use scoped::ScopedAuthLayer;
 
 /// What a guard requires of a request that carries a verified token.

@@ -121,6 +121,9 @@ pub mod jwks;
 mod layer;
 pub mod logto;
 pub mod metadata;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 pub mod organization;
 pub mod readiness;
 pub mod resolver;
@@ -144,7 +147,8 @@ pub use error::{AuthError, DpopRefusal, ErrorCode, ErrorResponder, Reason};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use guard::require_organization;
 pub use guard::{
-    GuardLayer, OrganizationFrom, Requirement, ScopedAuthLayer, require_any_scope, require_scopes,
+    GuardLayer, GuardedRoute, OrganizationFrom, Requirement, ScopeRule, ScopedAuthLayer,
+    require_any_scope, require_scopes,
 };
 pub use jwks::{IssuerReadiness, JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
 pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};

@@ -29,9 +29,7 @@
 //! # Ok(app) }
 //! ```
 
-use std::collections::BTreeSet;
-use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use url::Url;
@@ -39,7 +37,9 @@ use url::Url;
 use crate::config::ConfigError;
 use crate::validate::Validator;
 
+mod required;
 mod service;
+pub use required::RequiredScopes;
 pub use service::MetadataService;
 
 /// The path segment RFC 9728 §3 registers under `/.well-known/`.
@@ -82,48 +82,6 @@ fn origin(url: &Url) -> String {
         out.push_str(&format!(":{port}"));
     }
     out
-}
-
-/// The scopes routes and operations require, shared by every clone: each
-/// [`BearerAuthLayer::require_scopes`](crate::BearerAuthLayer::require_scopes) records its own,
-/// and the metadata document lists them all as `scopes_supported`, so no scope is typed twice.
-#[derive(Clone, Default)]
-pub struct RequiredScopes(Arc<RwLock<BTreeSet<String>>>);
-
-impl RequiredScopes {
-    /// An empty set.
-    pub fn new() -> Self {
-        RequiredScopes::default()
-    }
-
-    /// Records scopes that some route or operation requires (e.g. a per-tool scope checked in a
-    /// handler with [`Auth::require_scopes`](crate::extract::Auth::require_scopes)).
-    pub fn record<I, S>(&self, scopes: I)
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        // A panic while holding the lock left a set of strings, still whole.
-        let mut set = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        set.extend(scopes.into_iter().map(Into::into).filter(|s| !s.is_empty()));
-    }
-
-    /// Every scope recorded so far, sorted.
-    pub fn to_vec(&self) -> Vec<String> {
-        let set = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        set.iter().cloned().collect()
-    }
-
-    /// Whether `other` is this very set (not merely equal to it).
-    pub fn same_as(&self, other: &RequiredScopes) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl fmt::Debug for RequiredScopes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.to_vec()).finish()
-    }
 }
 
 /// An RFC 9728 protected-resource metadata document and where it is published. Cheap to clone.

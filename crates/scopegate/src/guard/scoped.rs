@@ -72,7 +72,11 @@ impl BearerAuthLayer {
         self.scoped(scopes.clone(), require_any_scope(scopes))
     }
 
-    fn scoped(&self, scopes: Vec<String>, guard: GuardLayer<ScopeRequirement>) -> ScopedAuthLayer {
+    pub(super) fn scoped(
+        &self,
+        scopes: Vec<String>,
+        guard: GuardLayer<ScopeRequirement>,
+    ) -> ScopedAuthLayer {
         self.required_scopes().record(scopes.iter().cloned());
         ScopedAuthLayer {
             auth: self.clone().challenge_scopes(scopes),

@@ -238,6 +238,8 @@ pub(crate) enum Endpoint {
     Jwks,
     /// `introspection_endpoint` (RFC 8414 §2, RFC 7662)
     Introspection,
+    /// `token_endpoint` (RFC 8414 §2, OpenID Connect Discovery §3)
+    Token,
 }
 
 impl Endpoint {
@@ -255,6 +257,12 @@ impl Endpoint {
                 "no introspection_endpoint",
                 "introspection_endpoint is not a URL",
                 "introspection_endpoint carries a username or password",
+            ),
+            Endpoint::Token => (
+                "token_endpoint",
+                "no token_endpoint",
+                "token_endpoint is not a URL",
+                "token_endpoint carries a username or password",
             ),
         }
     }

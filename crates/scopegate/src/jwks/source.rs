@@ -21,6 +21,8 @@ mod schedule;
 
 #[cfg(feature = "remote")]
 use super::fetch::Fetcher;
+#[cfg(all(feature = "openapi", feature = "remote"))]
+use super::fetch::Endpoint;
 use super::{JwksError, JwksPolicy, JwksSource, KeySet};
 use crate::clock::Clock;
 pub use readiness::IssuerReadiness;
@@ -216,6 +218,20 @@ impl KeySource {
                 fetched: tokio::sync::Notify::new(),
                 created,
                 counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// Finds `endpoint` in the issuer's discovery document with this source's client and
+    /// rules, under its fetch timeout.
+    #[cfg(all(feature = "openapi", feature = "remote"))]
+    pub(crate) async fn discover(&self, endpoint: Endpoint) -> Result<Url, JwksError> {
+        let shared = &self.shared;
+        let discovery = shared.fetcher.discover(&shared.issuer, endpoint);
+        match tokio::time::timeout(shared.policy.fetch_timeout, discovery).await {
+            Ok(result) => result,
+            Err(_) => Err(JwksError::Timeout {
+                url: format!("the discovery documents of {}", shared.issuer),
             }),
         }
     }

@@ -47,7 +47,7 @@ impl BearerAuthLayer {
     pub fn resource_metadata(mut self, metadata: &ResourceMetadata) -> Self {
         let shared = metadata.required_scopes();
         if !self.settings.scopes.same_as(shared) {
-            shared.record(self.settings.scopes.to_vec());
+            shared.absorb(&self.settings.scopes);
             self.settings().scopes = shared.clone();
         }
         self.resource_metadata_url(metadata.url())

@@ -22,6 +22,7 @@ mod kidless;
 mod layer;
 mod management_interop;
 mod metadata;
+mod openapi;
 mod readiness;
 mod redirects;
 mod refresh_task;

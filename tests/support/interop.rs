@@ -41,14 +41,18 @@ pub fn prepare() {
         ),
     }
     let dir = interop_dir();
-    let installed = ["oidc-provider", "@modelcontextprotocol/sdk"]
-        .iter()
-        .all(|package| {
-            dir.join("node_modules")
-                .join(package)
-                .join("package.json")
-                .exists()
-        });
+    let installed = [
+        "oidc-provider",
+        "@modelcontextprotocol/sdk",
+        "@seriousme/openapi-schema-validator",
+    ]
+    .iter()
+    .all(|package| {
+        dir.join("node_modules")
+            .join(package)
+            .join("package.json")
+            .exists()
+    });
     if !installed {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
@@ -58,6 +62,53 @@ pub fn prepare() {
         assert!(status.success(), "`npm ci` in {} failed", dir.display());
     }
     *prepared = true;
+}
+
+/// How long one OpenAPI validation may take (well under a second on an idle machine).
+const VALIDATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Validates an OpenAPI document against the official JSON Schema of its version with
+/// `@seriousme/openapi-schema-validator` (`validate-openapi.js`): its verdict,
+/// `{"valid": bool, "version": "3.1", "errors": [...] or null}`.
+pub fn validate_openapi(document: &[u8]) -> serde_json::Value {
+    use std::io::{Read as _, Write as _};
+    prepare();
+    let mut child = Command::new("node")
+        .arg("validate-openapi.js")
+        .current_dir(interop_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    // Dropped at the end of the statement: node sees the end of its input.
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(document)
+        .expect("the document reaches node");
+    let deadline = Instant::now() + VALIDATION_TIMEOUT;
+    while child.try_wait().expect("node's status").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("validate-openapi.js did not finish in {VALIDATION_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    let _ = child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stdout);
+    let _ = child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr);
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("validate-openapi.js said {stdout:?} ({e}); stderr: {stderr}"))
 }
 
 /// A running provider. Killed (by PID) when dropped, whatever the test did.

@@ -41,8 +41,6 @@ pub use organization::{OrganizationLayer, OrganizationMatches, require_organizat
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use route::GuardedRouterExt;
-pub(crate) use route::Verb;
-pub use route::{GuardedRoute, ScopeRule};
 pub use scoped::ScopedAuthLayer;
 
 /// What a guard requires of a request that carries a verified token.

@@ -127,6 +127,7 @@ pub mod openapi;
 pub mod organization;
 pub mod readiness;
 pub mod resolver;
+pub mod route;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -147,13 +148,13 @@ pub use error::{AuthError, DpopRefusal, ErrorCode, ErrorResponder, Reason};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use guard::require_organization;
 pub use guard::{
-    GuardLayer, GuardedRoute, OrganizationFrom, Requirement, ScopeRule, ScopedAuthLayer,
-    require_any_scope, require_scopes,
+    GuardLayer, OrganizationFrom, Requirement, ScopedAuthLayer, require_any_scope, require_scopes,
 };
 pub use jwks::{IssuerReadiness, JwksError, JwksPolicy, JwksSource, JwksStats, KeySet};
 pub use layer::{BearerAuthLayer, BearerAuthService, ResponseFuture};
 pub use metadata::{RequiredScopes, ResourceMetadata, ResourceMetadataBuilder};
 pub use organization::OrganizationSource;
 pub use readiness::{Readiness, ReadyService};
+pub use route::{GuardedRoute, ScopeRule};
 pub use validate::{CacheConfig, Validator, ValidatorBuilder};
 pub use verify_pool::VerifyPoolConfig;

@@ -15,9 +15,9 @@
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use scopegate::guard::{GuardedRoute, GuardedRouterExt};
+//! use scopegate::guard::GuardedRouterExt;
 //! use scopegate::openapi::OpenApiSecurity;
-//! use scopegate::{AuthConfig, BearerAuthLayer, Validator};
+//! use scopegate::{AuthConfig, BearerAuthLayer, GuardedRoute, Validator};
 //! use utoipa::Modify;
 //!
 //! # fn app() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,10 +51,10 @@ use utoipa::openapi::security::{
 };
 use utoipa::openapi::{OpenApi, RefOr};
 
-use crate::guard::{GuardedRoute, ScopeRule, Verb};
 use crate::jwks::JwksError;
 use crate::layer::BearerAuthLayer;
 use crate::metadata::RequiredScopes;
+use crate::route::{GuardedRoute, ScopeRule, Verb};
 use crate::validate::Validator;
 
 /// The scheme's name when the validator has one issuer.
@@ -214,7 +214,10 @@ impl OpenApiSecurity {
             operation.security = Some(self.requirements(&route));
             // What the guard answers besides the handler's own responses (RFC 6750 §3.1).
             for (status, text) in [
-                ("401", "No valid access token (RFC 6750 `invalid_token`)"),
+                (
+                    "401",
+                    "No valid access token: missing, invalid, or not for this API",
+                ),
                 (
                     "403",
                     "The token lacks the scopes (RFC 6750 `insufficient_scope`)",

@@ -16,6 +16,11 @@
 //!   points to it (`resource_metadata="…"`). The audience `https://shopping.api` is not where the
 //!   API is served, so the document's URL is `http://<BIND>/…` unless `METADATA_URL` says
 //!   otherwise; an `AUDIENCE` that is not an http(s) URL publishes none.
+//! * `GET /openapi.json`: open; the OpenAPI 3.1 document. Its security (the OAuth 2.0
+//!   client-credentials flow at the issuer's token URL, found in the issuer's discovery
+//!   document, and each guarded operation's scopes) is written from the [`guarded_routes`] the
+//!   router's guards are built from. `503` + `Retry-After` while the issuer's metadata is
+//!   unreachable.
 //! * `GET /metrics` (feature `metrics`, on by default): scopegate's counters in the Prometheus
 //!   text format. Unauthenticated, as scrapers expect: a non-loopback `BIND` logs a warning at
 //!   start. Keep the port off the public internet.
@@ -34,6 +39,7 @@
 
 pub mod env;
 mod introspection;
+pub mod openapi;
 mod products;
 pub mod server;
 
@@ -42,11 +48,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::handler::Handler;
 use axum::routing::get;
 use env::Env;
+use scopegate::GuardedRoute;
 use scopegate::dpop::{DpopConfig, DpopMode, ProofVerifier, PublicUrl, RedisReplayStore};
-use scopegate::{AuthConfig, BearerAuthLayer, ResourceMetadata, Validator};
+use scopegate::guard::GuardedRouterExt;
+use scopegate::{AuthConfig, BearerAuthLayer, RequiredScopes, ResourceMetadata, Validator};
 use scopegate_dev::{
     DEV_MANAGEMENT_APP_ID, DEV_MANAGEMENT_APP_SECRET, DevClient, DevIssuer, DevIssuerBuilder,
     OpaqueTokens,
@@ -366,16 +373,23 @@ pub fn refuse_dev_issuer_on_network(
     }
 }
 
-/// The routes, each authenticated by `auth` with its own scopes: `GET /products` needs
-/// `read:products`, `POST /products` `write:products` (a request without a token is told so in
-/// its 401, and the scopes are recorded for the metadata's `scopes_supported`); `GET /health`
-/// is open.
+/// The guarded routes, each declared once: `GET /products` needs `read:products`,
+/// `POST /products` `write:products`. The router's guards are built from these, and record them
+/// for the metadata's `scopes_supported` and the OpenAPI document.
+pub fn guarded_routes() -> [GuardedRoute; 2] {
+    [
+        GuardedRoute::get("/products").require_scopes(["read:products"]),
+        GuardedRoute::post("/products").require_scopes(["write:products"]),
+    ]
+}
+
+/// The routes: the [`guarded_routes`], each authenticated by `auth` with its own scopes (a
+/// request without a token is told them in its 401), and the open `GET /health`.
 pub fn router(auth: BearerAuthLayer, store: Store) -> Router {
-    let read = auth.require_scopes(["read:products"]);
-    let write = auth.require_scopes(["write:products"]);
-    let products = get(products::list.layer(read)).post(products::create.layer(write));
+    let [list, create] = guarded_routes();
     Router::new()
-        .route("/products", products)
+        .guarded_route(&auth, &list, products::list)
+        .guarded_route(&auth, &create, products::create)
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(store)
@@ -392,6 +406,13 @@ pub fn unprotected_router(store: Store) -> Router {
         .with_state(store)
 }
 
+/// `GET /health`: liveness, independent of the issuer.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    responses((status = 200, description = "The process runs"))
+)]
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
@@ -409,6 +430,8 @@ pub struct Running {
     pub validator: Validator,
     /// The published protected-resource metadata (none for an audience that is not a URL).
     pub metadata: Option<ResourceMetadata>,
+    /// What the router's guards recorded: their routes and scopes.
+    pub required_scopes: RequiredScopes,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -534,8 +557,13 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
     if let Some(metadata) = &metadata {
         auth = auth.resource_metadata(metadata);
     }
-    let mut app = router(auth, Store::seeded_with_capacity(settings.max_products))
-        .route_service("/ready", validator.ready_service());
+    let required_scopes = auth.required_scopes().clone();
+    let mut app = router(
+        auth.clone(),
+        Store::seeded_with_capacity(settings.max_products),
+    )
+    .route_service("/ready", validator.ready_service())
+    .merge(openapi::router(&auth));
     if let Some(metadata) = &metadata {
         app = app.merge(metadata.router());
     }
@@ -555,6 +583,7 @@ pub async fn start(settings: Settings) -> Result<Running, SetupError> {
         dev_issuer,
         validator,
         metadata,
+        required_scopes,
         server,
     })
 }
@@ -656,6 +685,7 @@ pub fn banner(running: &Running, audience: &str) -> String {
     if let Some(metadata) = &running.metadata {
         text.push_str(&format!("  metadata: {}\n", metadata.url()));
     }
+    text.push_str(&format!("  openapi:  {api}{}\n", openapi::OPENAPI_PATH));
     if let Some(dev) = &running.dev_issuer {
         let token_endpoint = dev.token_endpoint();
         text.push_str(&dev_apps_text(dev));

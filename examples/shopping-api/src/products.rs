@@ -25,21 +25,23 @@ pub const MAX_PRICE_CENTS: u64 = (1 << 53) - 1;
 pub const MAX_NAME_CHARS: usize = 200;
 
 /// A product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     /// Assigned by the store: 1, 2, 3, ... in order of creation.
     pub id: u64,
     /// 1 to 200 characters, without control characters, bidi controls or line separators.
     pub name: String,
-    /// Price in cents, from 1 to [`MAX_PRICE_CENTS`].
+    /// Price in cents, from 1 to 2^53 − 1 (`MAX_PRICE_CENTS`).
     pub price_cents: u64,
 }
 
 /// The body of `POST /products`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewProduct {
+    /// 1 to 200 characters, without control characters, bidi controls or line separators.
     name: String,
+    /// Price in cents, from 1 to 2^53 − 1.
     price_cents: u64,
 }
 
@@ -175,6 +177,19 @@ impl Store {
 
 /// `GET /products?limit=N&cursor=C`: a page of products as a JSON array, oldest first. When more
 /// follow, a `Link: <...>; rel="next"` header (RFC 8288) gives the next page's URL.
+#[utoipa::path(
+    get,
+    path = "/products",
+    tag = "products",
+    params(
+        ("limit" = Option<usize>, Query, description = "Products per page, 1 to 1,000 (default 100)"),
+        ("cursor" = Option<u64>, Query, description = "The id after which the page starts, from a `Link` header"),
+    ),
+    responses(
+        (status = 200, description = "A page of products, oldest first; `Link: <…>; rel=\"next\"` when more follow", body = [Product]),
+        (status = 400, description = "A `limit` or `cursor` out of range"),
+    )
+)]
 pub async fn list(State(store): State<Store>, uri: Uri) -> Result<Response, BodyError> {
     let (limit, cursor) = page_query(uri.query().unwrap_or(""))?;
     let (body, next) = store.page_json(cursor, limit);
@@ -219,6 +234,19 @@ fn page_query(query: &str) -> Result<(usize, u64), BodyError> {
     Ok((limit, cursor))
 }
 
+/// `POST /products`: adds a product.
+#[utoipa::path(
+    post,
+    path = "/products",
+    tag = "products",
+    request_body = NewProduct,
+    responses(
+        (status = 201, description = "The product, with its id", body = Product),
+        (status = 413, description = "A body over 16 KiB"),
+        (status = 422, description = "A name or price out of range"),
+        (status = 507, description = "The store is full"),
+    )
+)]
 pub(crate) async fn create(
     State(store): State<Store>,
     ValidJson(new): ValidJson<NewProduct>,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::guard::{GuardedRoute, Verb};
+use crate::route::{GuardedRoute, Verb};
 
 /// The scopes routes and operations require, shared by every clone: each
 /// [`BearerAuthLayer::require_scopes`](crate::BearerAuthLayer::require_scopes) records its own,

@@ -58,7 +58,10 @@
 //!   ([`grpc::GrpcMethods`], [`BearerAuthLayer::require_grpc_methods`]);
 //! * [`metadata`]: the RFC 9728 protected-resource document that every challenge points to
 //!   (`resource_metadata`), with the scopes the routes require
-//!   ([`BearerAuthLayer::require_scopes`]).
+//!   ([`BearerAuthLayer::require_scopes`]);
+//! * [`route`]: a route's requirement declared once ([`GuardedRoute`]: method, path, scopes),
+//!   from which its guard ([`BearerAuthLayer::guard`]), the metadata's scopes and, with the
+//!   `openapi` feature, the OpenAPI document's security are all made.
 //!
 //! Issuers need not all be known at start: a [`resolver`] chooses them at run time by a trust
 //! rule over `iss` (one Logto tenant per customer), with per-tenant policy and bounded cost.
@@ -79,6 +82,7 @@
 //! | `redis` | no | `dpop::RedisReplayStore`: DPoP proofs recorded in Redis, shared by every replica. Needs neither `remote` nor TLS (redis speaks RESP over its own TCP connection) |
 //! | `axum` | yes | the [`extract`] module (`Auth`, `Scopes`, `TokenClaims<T>`), [`require_organization`] by path parameter, `IntoResponse` for [`AuthError`] |
 //! | `testing` | no | the `scopegate::testing` module: an [`AuthContext`] built by hand and attached to a request, for handler and guard tests with no issuer and no socket |
+//! | `openapi` | no | the `scopegate::openapi` module: the OAuth 2.0 security scheme and each guarded operation's requirement written into a [utoipa](https://docs.rs/utoipa) 6 OpenAPI document from the same [`GuardedRoute`]s as the guards; `OpenApiSecurityBuilder::discover` (the issuers' token endpoints) with `remote` |
 //!
 //! Features are additive. With both crypto backends on, aws-lc-rs is used; with neither, the
 //! build stops and says to pick one. Items that need a feature are marked so in these docs.

@@ -209,7 +209,7 @@ impl OpenApiSecurity {
                 .paths
                 .paths
                 .entry(template(route.path()))
-                .or_insert_with(PathItem::default);
+                .or_default();
             let operation = operation_mut(item, route.verb()).get_or_insert_with(Operation::new);
             operation.security = Some(self.requirements(&route));
             // What the guard answers besides the handler's own responses (RFC 6750 §3.1).

@@ -238,7 +238,8 @@ pub(crate) enum Endpoint {
     Jwks,
     /// `introspection_endpoint` (RFC 8414 §2, RFC 7662)
     Introspection,
-    /// `token_endpoint` (RFC 8414 §2, OpenID Connect Discovery §3)
+    /// `token_endpoint` (RFC 8414 §2, OpenID Connect Discovery §3), for the OpenAPI document
+    #[cfg(feature = "openapi")]
     Token,
 }
 
@@ -258,6 +259,7 @@ impl Endpoint {
                 "introspection_endpoint is not a URL",
                 "introspection_endpoint carries a username or password",
             ),
+            #[cfg(feature = "openapi")]
             Endpoint::Token => (
                 "token_endpoint",
                 "no token_endpoint",

@@ -127,7 +127,9 @@ pub struct OpenApiSecurity {
 
 impl OpenApiSecurity {
     /// Starts from `auth`: its validator's issuers (one scheme each) and the routes and scopes
-    /// its guards record.
+    /// its guards record. Give it the layer the routes are guarded with, as configured (after
+    /// [`resource_metadata`](BearerAuthLayer::resource_metadata), which moves the records to
+    /// the metadata's set).
     pub fn builder(auth: &BearerAuthLayer) -> OpenApiSecurityBuilder {
         let issuers = auth
             .validator()

@@ -6,7 +6,8 @@
 //! [`Modify`], then writes into a document:
 //!
 //! * one OAuth 2.0 security scheme per issuer of the validator, with the client-credentials
-//!   flow at the issuer's token URL (given, or found by [`discover`](OpenApiSecurityBuilder::discover))
+//!   flow at the issuer's token URL (given, or found in its discovery document by
+//!   `OpenApiSecurityBuilder::discover`, feature `remote`)
 //!   and every scope the routes require (with your descriptions);
 //! * on each guarded operation, its `security`: OpenAPI reads the array as OR and each
 //!   requirement object as AND, so an all-of route is one object listing its scopes, an
@@ -268,6 +269,8 @@ struct IssuerEntry {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct OpenApiSecurityBuilder {
+    /// Its key sources discover the token URLs (with `remote`).
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     validator: Validator,
     recorded: RequiredScopes,
     issuers: Vec<IssuerEntry>,
@@ -315,6 +318,8 @@ impl OpenApiSecurityBuilder {
     /// Finds the token URL of each issuer that has none yet in its discovery document
     /// (`token_endpoint`; OpenID Connect discovery, then RFC 8414), with the validator's HTTP
     /// client and rules.
+    #[cfg(feature = "remote")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
     pub async fn discover(mut self) -> Result<Self, OpenApiError> {
         let sources: Vec<_> = self.validator.key_sources().collect();
         for (entry, source) in self.issuers.iter_mut().zip(sources) {

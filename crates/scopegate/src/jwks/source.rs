@@ -19,10 +19,10 @@ mod readiness;
 mod refresh;
 mod schedule;
 
-#[cfg(feature = "remote")]
-use super::fetch::Fetcher;
 #[cfg(all(feature = "openapi", feature = "remote"))]
 use super::fetch::Endpoint;
+#[cfg(feature = "remote")]
+use super::fetch::Fetcher;
 use super::{JwksError, JwksPolicy, JwksSource, KeySet};
 use crate::clock::Clock;
 pub use readiness::IssuerReadiness;

@@ -5,7 +5,8 @@
 use axum::Router;
 use axum::routing::{get, post};
 use scopegate::{
-    AudienceMatcher, AuthConfig, BearerAuthLayer, ConfigError, ResourceMetadata, Validator,
+    AudienceMatcher, AuthConfig, BearerAuthLayer, ConfigError, GuardedRoute, ResourceMetadata,
+    Validator,
 };
 use scopegate_dev::SigningAlgorithm;
 use scopegate_tests::challenge::parse_auth_params;
@@ -207,4 +208,29 @@ async fn uri_audiences_compare_normalized_only_when_asked() {
         .build()
         .unwrap();
     assert!(!exact_root.accepts_audience("https://mcp.example.com/"));
+}
+
+#[test]
+fn guarded_routes_reach_the_metadata_whichever_comes_first() {
+    let config = AuthConfig::builder("https://issuer.example.com", "https://api.example.com")
+        .build()
+        .unwrap();
+    let validator = Validator::new(config).unwrap();
+    let metadata = ResourceMetadata::builder(&validator, "https://api.example.com")
+        .build()
+        .unwrap();
+    let auth = BearerAuthLayer::new(validator);
+    let before = GuardedRoute::get("/products").require_scopes(["read:products"]);
+    let _layer = auth.guard(&before);
+    // Routes guarded before the layer learns of the document are carried over.
+    let auth = auth.resource_metadata(&metadata);
+    let after = GuardedRoute::post("/products").require_any_scope(["write:products", "admin"]);
+    let _layer = auth.guard(&after);
+    let recorded = metadata.required_scopes();
+    assert_eq!(recorded.routes(), [before, after]);
+    let document: Value = serde_json::from_slice(&metadata.to_json()).unwrap();
+    assert_eq!(
+        document["scopes_supported"],
+        json!(["admin", "read:products", "write:products"])
+    );
 }

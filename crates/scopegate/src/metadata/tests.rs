@@ -48,33 +48,3 @@ fn required_scopes_are_shared_sorted_and_unique() {
     assert_eq!(scopes.to_vec(), ["read:products", "write:products"]);
     assert!(scopes.same_as(&clone) && !scopes.same_as(&RequiredScopes::new()));
 }
-
-#[test]
-fn guarded_routes_reach_the_metadata_whichever_comes_first() {
-    use crate::{AuthConfig, BearerAuthLayer, GuardedRoute};
-    let config = AuthConfig::builder("https://issuer.example.com", "https://api.example.com")
-        .build()
-        .expect("a valid config");
-    let validator = Validator::new(config).expect("a valid validator");
-    let metadata = ResourceMetadata::builder(&validator, "https://api.example.com")
-        .build()
-        .expect("a valid document");
-    let auth = BearerAuthLayer::new(validator);
-    let before = GuardedRoute::get("/products").require_scopes(["read:products"]);
-    let _layer = auth.guard(&before);
-    // Routes guarded before the layer learns of the document are carried over.
-    let auth = auth.resource_metadata(&metadata);
-    let after = GuardedRoute::post("/products").require_any_scope(["write:products", "admin"]);
-    let _layer = auth.guard(&after);
-    let recorded = metadata.required_scopes();
-    assert_eq!(recorded.routes(), [before, after]);
-    assert_eq!(
-        recorded.to_vec(),
-        ["admin", "read:products", "write:products"]
-    );
-    let document: serde_json::Value = serde_json::from_slice(&metadata.to_json()).unwrap();
-    assert_eq!(
-        document["scopes_supported"],
-        serde_json::json!(["admin", "read:products", "write:products"])
-    );
-}

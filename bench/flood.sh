@@ -12,6 +12,7 @@
 # The table shows medians over the rounds; "kept" is during / alone of the same build and round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
@@ -20,20 +21,13 @@ CLIENT_CONNECTIONS=${CLIENT_CONNECTIONS:-4}
 WORK=$(mktemp -d)
 trap 'kill "${FLOOD:-}" "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)"
-  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
-if [ "$(nproc)" -lt 2 ]; then
-  echo "needs 2 cores: one for the server, one for wrk" >&2
-  exit 1
-fi
+need_wrk_and_two_cores
 
 if [ $# -eq 2 ]; then
   LABELS=(before after)
   BINS=("$1" "$2")
 elif [ $# -eq 0 ]; then
-  TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  TARGET_DIR=$(target_dir)
   cargo build --release -q -p scopegate-bench-server
   LABELS=(this)
   BINS=("$TARGET_DIR/release/bench-server")
@@ -44,20 +38,7 @@ fi
 
 # start_server BIN -> sets SERVER (pid) and ADDR
 start_server() {
-  rm -f "$WORK/ready"
-  AUTH_MODE=scopegate TOKEN_COUNT=10 TOKENS_DIR=$WORK taskset -c 0 "$1" >"$WORK/server.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 1 600); do
-    [ -s "$WORK/ready" ] && break
-    sleep 0.1
-  done
-  [ -s "$WORK/ready" ] || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
-  ADDR=$(cat "$WORK/ready")
-}
-
-stop_server() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
+  start_pinned "$1" AUTH_MODE=scopegate TOKEN_COUNT=10
 }
 
 jwks_requests() {
@@ -66,16 +47,7 @@ jwks_requests() {
 
 # client OUT: the legitimate client, one cached token
 client() {
-  taskset -c 1 wrk -t1 -c"$CLIENT_CONNECTIONS" -d"${DURATION}s" --latency -s bench/tokens.lua \
-    "http://$ADDR/products" -- "$WORK/same.txt" >"$1"
-}
-
-# fields OUT -> "req/s p50 p99 non-2xx" of one wrk output
-fields() {
-  local non2xx
-  non2xx=$(awk '/Non-2xx/ {print $5}' "$1")
-  printf '%s %s %s %s' "$(awk '/Requests\/sec/ {print $2}' "$1")" \
-    "$(awk '$1 == "50%" {print $2}' "$1")" "$(awk '$1 == "99%" {print $2}' "$1")" "${non2xx:-0}"
+  run_wrk "$1" "$DURATION" "$CLIENT_CONNECTIONS" bench/tokens.lua "$WORK/same.txt"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -96,24 +68,17 @@ for round in $(seq 1 "$ROUNDS"); do
     stop_server
     statuses=$(awk '$1 == "status" {printf "%s:%s,", $2, $3}' "$WORK/flood.out")
     flood_rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/flood.out")
-    echo "$label $round $(fields "$WORK/alone.out") $(fields "$WORK/during.out") $flood_rps ${statuses:-none} $jwks" >>"$WORK/results"
+    echo "$label $round $(wrk_fields "$WORK/alone.out") $(wrk_fields "$WORK/during.out") $flood_rps ${statuses:-none} $jwks" >>"$WORK/results"
     echo "round $round $label: $(tail -n1 "$WORK/results")" >&2
   done
 done
 
-python3 - "$WORK/results" "${LABELS[@]}" <<'PY'
-import statistics, sys
+bench_python "$WORK/results" "${LABELS[@]}" <<'PY'
 rows = [line.split() for line in open(sys.argv[1])]
 labels = sys.argv[2:]
 
-def ms(text):  # wrk latency: 123.00us, 1.23ms, 1.23s
-    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * scale
-    return float(text)
-
-def med(label, column, parse=float):
-    return statistics.median(parse(r[column]) for r in rows if r[0] == label)
+def median(label, column, parse=float):
+    return med([r for r in rows if r[0] == label], column, parse)
 
 print(f"{'build':<7} {'alone req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'flood req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | "
       f"{'kept':>6} {'p99 x':>6} | {'forgeries/s':>11} {'statuses (all rounds)':<24} {'JWKS':>4} {'legit non-2xx':>13}")
@@ -128,17 +93,17 @@ for label in labels:
                 status, count = item.split(":")
                 statuses[status] = statuses.get(status, 0) + int(count)
     shown = " ".join(f"{s}:{c}" for s, c in sorted(statuses.items())) or "none"
-    print(f"{label:<7} {med(label, 2):>11.0f} {med(label, 3, ms):>7.3f} {med(label, 4, ms):>7.3f} | "
-          f"{med(label, 6):>11.0f} {med(label, 7, ms):>7.3f} {med(label, 8, ms):>7.3f} | "
-          f"{kept:>6.1%} {slower:>5.1f}x | {med(label, 10):>11.0f} {shown:<24} {max(int(r[12]) for r in mine):>4} "
+    print(f"{label:<7} {median(label, 2):>11.0f} {median(label, 3, ms):>7.3f} {median(label, 4, ms):>7.3f} | "
+          f"{median(label, 6):>11.0f} {median(label, 7, ms):>7.3f} {median(label, 8, ms):>7.3f} | "
+          f"{kept:>6.1%} {slower:>5.1f}x | {median(label, 10):>11.0f} {shown:<24} {max(int(r[12]) for r in mine):>4} "
           f"{max(int(r[5]) + int(r[9]) for r in mine):>13}")
     bad = [s for s in statuses if s not in ("401", "503")]
     if bad:
         print(f"  WARNING: {label}: the flood got statuses other than 401/503: {bad}")
 if len(labels) == 2:
     b, a = labels
-    print(f"after/before, during the flood: {med(a, 6) / med(b, 6):.1f}x req/s, "
-          f"p99 {med(a, 8, ms) / med(b, 8, ms):.3f}x; alone: {med(a, 2) / med(b, 2):.2f}x req/s")
+    print(f"after/before, during the flood: {median(a, 6) / median(b, 6):.1f}x req/s, "
+          f"p99 {median(a, 8, ms) / median(b, 8, ms):.3f}x; alone: {median(a, 2) / median(b, 2):.2f}x req/s")
 print("kept: the client's req/s during the flood / alone (same round); p99 x: during / alone;"
       " JWKS: the most key-set fetches in any flood; legit non-2xx: the most in any round")
 PY

@@ -26,24 +26,18 @@
 #   floor of any DPoP check); ROUNDS rounds, the three interleaved, medians and ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
 WORKLOADS=${WORKLOADS:-same first-sight rotation invalid dpop}
 PROOF_COUNT=${PROOF_COUNT:-150000}
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+TARGET_DIR=$(target_dir)
 WORK=$(mktemp -d)
 trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)"
-  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
-if [ "$(nproc)" -lt 2 ]; then
-  echo "needs 2 cores: one for the server, one for wrk" >&2
-  exit 1
-fi
+need_wrk_and_two_cores
 
 if [ -z "${BIN:-}" ]; then
   cargo build --release -q -p scopegate-bench-server
@@ -52,21 +46,7 @@ fi
 
 # start_server MODE TOKENS [BINARY] -> sets SERVER (pid) and ADDR
 start_server() {
-  rm -f "$WORK/ready"
-  AUTH_MODE=$1 TOKEN_COUNT=$2 TOKENS_DIR=$WORK PROOF_COUNT=${SERVER_PROOFS:-0} \
-    taskset -c 0 "${3:-$BIN}" >"$WORK/server.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 1 600); do
-    [ -s "$WORK/ready" ] && break
-    sleep 0.1
-  done
-  [ -s "$WORK/ready" ] || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
-  ADDR=$(cat "$WORK/ready")
-}
-
-stop_server() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
+  start_pinned "${3:-$BIN}" AUTH_MODE="$1" TOKEN_COUNT="$2" PROOF_COUNT="${SERVER_PROOFS:-0}"
 }
 
 jwks_requests() {
@@ -84,13 +64,9 @@ compare() {
   local checks_before jwks_before
   checks_before=$(signature_checks)
   jwks_before=$(jwks_requests)
-  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${REFRESH_DURATION:-130}s" --latency -s bench/tokens.lua \
-    "http://$ADDR/products" -- "$WORK/distinct.txt" >"$WORK/wrk.out"
+  run_wrk "$WORK/wrk.out" "${REFRESH_DURATION:-130}" "$CONNECTIONS" bench/tokens.lua "$WORK/distinct.txt"
   local rps p50 p99 non2xx checks jwks
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
-  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
-  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
-  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
+  read -r rps p50 p99 non2xx <<<"$(wrk_fields "$WORK/wrk.out")"
   checks=$(($(signature_checks) - checks_before))
   jwks=$(($(jwks_requests) - jwks_before))
   stop_server
@@ -106,27 +82,16 @@ if [ -n "${BEFORE_BIN:-}" ]; then
     compare before "$BEFORE_BIN"
     compare after "$AFTER_BIN"
   done
-  python3 - "$WORK/compare" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    r = line.split()
-    runs.setdefault(r[0], []).append(r)
-
-def ms(text):  # wrk latency: 123.00us, 1.23ms, 1.23s
-    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * scale
-    return float(text)
+  bench_python "$WORK/compare" <<'PY'
+runs = grouped(sys.argv[1])
 
 def median(label, column, parse=float):
-    return statistics.median(parse(r[column]) for r in runs[label])
+    return med(runs[label], column, parse)
 
 print(f"{'binary':<8} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'checks':>8} {'JWKS':>5}")
 for label in ["before", "after"]:
     rows = runs[label]
-    spread = f"{min(float(r[1]) for r in rows):.0f}-{max(float(r[1]) for r in rows):.0f}"
-    print(f"{label:<8} {median(label, 1):>8.0f} {spread:>15} {median(label, 2, ms):>7.2f} {median(label, 3, ms):>7.2f} "
+    print(f"{label:<8} {median(label, 1):>8.0f} {spread(rows, 1):>15} {median(label, 2, ms):>7.2f} {median(label, 3, ms):>7.2f} "
           f"{max(int(r[4]) for r in rows):>8} {median(label, 5):>8.0f} {max(int(r[6]) for r in rows):>5}")
 print(f"after/before (medians): req/s {median('after', 1) / median('before', 1):.2f}x, "
       f"p99 {median('after', 3, ms) / median('before', 3, ms):.2f}x, "
@@ -149,19 +114,15 @@ run() {
   esac
   start_server "$mode" "$tokens"
   local rss_before jwks_before
-  rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+  rss_before=$(memory_kb VmRSS)
   jwks_before=$(jwks_requests)
-  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency -s bench/tokens.lua \
-    "http://$ADDR/products" -- "$WORK/$file" >"$WORK/wrk.out"
+  run_wrk "$WORK/wrk.out" "$duration" "$CONNECTIONS" bench/tokens.lua "$WORK/$file"
   local rps p50 p99 non2xx hwm rss jwks requests
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
-  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
-  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
-  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
-  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+  read -r rps p50 p99 non2xx <<<"$(wrk_fields "$WORK/wrk.out")"
+  hwm=$(memory_kb VmHWM)
+  rss=$(memory_kb VmRSS)
   jwks=$(($(jwks_requests) - jwks_before))
-  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  requests=$(wrk_requests "$WORK/wrk.out")
   stop_server
   printf '%s %s %s %s %s %s %s %s %s %s\n' "$mode" "$workload" "$rps" "$p50" "$p99" "$non2xx" "$hwm" "$((rss - rss_before))" "$jwks" "$requests" >>"$WORK/results"
 }
@@ -174,14 +135,10 @@ run_dpop() {
     bearer) token=dpop_twin.txt; scheme=Bearer; proofs=1 ;;
   esac
   SERVER_PROOFS=$proofs start_server "$mode" 10
-  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/dpop.lua \
-    "http://$ADDR/products" -- "$WORK/$token" "$WORK/proofs.txt" "$scheme" >"$WORK/wrk.out"
+  run_wrk "$WORK/wrk.out" "$DURATION" "$CONNECTIONS" bench/dpop.lua "$WORK/$token" "$WORK/proofs.txt" "$scheme"
   local rps p50 p99 non2xx requests
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
-  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
-  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
-  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
-  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  read -r rps p50 p99 non2xx <<<"$(wrk_fields "$WORK/wrk.out")"
+  requests=$(wrk_requests "$WORK/wrk.out")
   stop_server
   printf '%s %s %s %s %s %s\n' "$label" "$rps" "$p50" "$p99" "$non2xx" "$requests" >>"$WORK/dpop"
 }
@@ -192,31 +149,20 @@ if [[ " $WORKLOADS " == *" dpop "* ]]; then
       run_dpop "$label"
     done
   done
-  python3 - "$WORK/dpop" "$PROOF_COUNT" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    r = line.split()
-    runs.setdefault(r[0], []).append(r)
-
-def ms(text):
-    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * scale
-    return float(text)
+  bench_python "$WORK/dpop" "$PROOF_COUNT" <<'PY'
+runs = grouped(sys.argv[1])
 
 def median(label, column, parse=float):
-    return statistics.median(parse(r[column]) for r in runs[label])
+    return med(runs[label], column, parse)
 
 names = {"es256": "raw ES256 verify/request", "bearer": "Bearer (same claims, no cnf)", "dpop": "DPoP, fresh proof/request"}
 print(f"{'dpop workload':<30} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8}  ratios (medians)")
 for label in ["es256", "bearer", "dpop"]:
     rows = runs[label]
-    spread = f"{min(float(r[1]) for r in rows):.0f}-{max(float(r[1]) for r in rows):.0f}"
     ratio = ""
     if label == "dpop":
         ratio = f"{median('dpop', 1) / median('es256', 1):.2f}x raw ES256 floor, {median('dpop', 1) / median('bearer', 1):.2f}x Bearer"
-    print(f"{names[label]:<30} {median(label, 1):>8.0f} {spread:>15} {median(label, 2, ms):>7.2f} {median(label, 3, ms):>7.2f} "
+    print(f"{names[label]:<30} {median(label, 1):>8.0f} {spread(rows, 1):>15} {median(label, 2, ms):>7.2f} {median(label, 3, ms):>7.2f} "
           f"{max(int(r[4]) for r in rows):>8}  {ratio}")
 most = max(int(r[5]) for r in runs["dpop"] + runs["es256"])
 print(f"proofs: {sys.argv[2]} per run, at most {most} requests in a run" + ("" if most <= int(sys.argv[2]) else ": WARNING, proofs were reused (replays answer 401)"))
@@ -233,28 +179,17 @@ for workload in $WORKLOADS; do
   done
 done
 
-python3 - "$WORK/results" $WORKLOADS <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    r = line.split()
-    runs.setdefault((r[0], r[1]), []).append(r)
-
-def ms(text):  # wrk latency: 123.00us, 1.23ms, 1.23s
-    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * scale
-    return float(text)
+bench_python "$WORK/results" $WORKLOADS <<'PY'
+runs = grouped(sys.argv[1], 2)
 
 def median(mode, w, column, parse=float):
-    return statistics.median(parse(r[column]) for r in runs[(mode, w)])
+    return med(runs[(mode, w)], column, parse)
 
 rps = lambda mode, w: median(mode, w, 2)
 print(f"{'workload':<12} {'mode':<10} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'peak RSS':>9} {'RSS grew':>9} {'JWKS':>5}  ratios (medians)")
 for w in sys.argv[2:]:
     for mode in ["off", "baseline", "scopegate"]:
         rows = runs[(mode, w)]
-        spread = f"{min(float(r[2]) for r in rows):.0f}-{max(float(r[2]) for r in rows):.0f}"
         ratio = ""
         if mode == "scopegate":
             ratio = f"{rps('scopegate', w) / rps('off', w):.2f}x ceiling, {rps('scopegate', w) / rps('baseline', w):.2f}x baseline"
@@ -262,7 +197,7 @@ for w in sys.argv[2:]:
                 ratio += f", {rps('scopegate', w) / rps('baseline', 'same'):.2f}x baseline's valid-token rate"
         non2xx = max(int(r[5]) for r in rows)
         requests = min(int(r[9]) for r in rows)
-        print(f"{w:<12} {mode:<10} {rps(mode, w):>8.0f} {spread:>15} {median(mode, w, 3, ms):>7.2f} {median(mode, w, 4, ms):>7.2f} "
+        print(f"{w:<12} {mode:<10} {rps(mode, w):>8.0f} {spread(rows, 2):>15} {median(mode, w, 3, ms):>7.2f} {median(mode, w, 4, ms):>7.2f} "
               f"{non2xx:>8} {median(mode, w, 6) / 1024:>7.1f}MB {median(mode, w, 7) / 1024:>7.1f}MB {max(int(r[8]) for r in rows):>5}  {ratio}")
 print("non-2xx: the most in any round (the invalid workload must be all 401); JWKS: the most fetches in any round")
 if "first-sight" not in sys.argv[2:]:

@@ -21,6 +21,14 @@
 //! cache's capacity (0: off) and `REFRESH_INTERVAL_S` the key set's refresh interval (default
 //! 60 s, the library's floor for Logto's `max-age=0`) in scopegate mode.
 //!
+//! It also writes `issuer.txt` (the issuer URL, then its JWKS URI) and `refused.txt`: lines of
+//! `STATUS LABEL TOKEN`, tokens that a server checking what scopegate checks refuses (wrong
+//! scope 403; wrong audience, wrong issuer, expired, an ID token's `typ` 401). With
+//! `BENCH_ISSUER` and `BENCH_JWKS_URI` set it runs no issuer and writes no tokens: it validates
+//! those another bench-server minted (`bench/peers.sh` runs one as the issuer of every server it
+//! measures, so that none of them carries an issuer in its memory); `AUTH_MODE` is then
+//! `scopegate` or `off`.
+//!
 //! It uses only API that scopegate had before issue 12, so `bench/load.sh` can compare a server
 //! built from an older checkout with this one (`BEFORE_BIN`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -120,8 +128,23 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
     let count: usize = env("TOKEN_COUNT", "10000").parse().unwrap();
     std::fs::create_dir_all(&dir).unwrap();
 
-    let issuer = Arc::new(DevIssuer::builder().start().await.unwrap());
-    write_tokens(&issuer, &dir, count);
+    let (issuer, issuer_url, jwks_uri) = match (
+        std::env::var("BENCH_ISSUER"),
+        std::env::var("BENCH_JWKS_URI"),
+    ) {
+        (Ok(issuer_url), Ok(jwks_uri)) => (None, issuer_url, jwks_uri),
+        _ => {
+            let issuer = Arc::new(DevIssuer::builder().start().await.unwrap());
+            write_tokens(&issuer, &dir, count);
+            let (issuer_url, jwks_uri) = (issuer.issuer().to_owned(), issuer.jwks_uri());
+            (Some(issuer), issuer_url, jwks_uri)
+        }
+    };
+    let own_issuer = || {
+        issuer.as_ref().expect(
+            "this AUTH_MODE and PROOF_COUNT need the bench server's own issuer: unset BENCH_ISSUER",
+        )
+    };
     let proof_key = proofs::ProofKey::generate();
 
     let store = Store::seeded();
@@ -130,8 +153,8 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
             let mut policy = JwksPolicy::default();
             let refresh: u64 = env("REFRESH_INTERVAL_S", "60").parse().unwrap();
             policy.min_refresh_interval = Duration::from_secs(refresh);
-            let config = AuthConfig::builder(issuer.issuer(), RESOURCE)
-                .jwks_uri(issuer.jwks_uri())
+            let config = AuthConfig::builder(&issuer_url, RESOURCE)
+                .jwks_uri(jwks_uri)
                 .jwks_policy(policy)
                 .build()
                 .unwrap();
@@ -150,7 +173,7 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
         // The same router without auth: the ceiling.
         "off" => unprotected_router(store),
         "baseline" => {
-            let baseline = Arc::new(Baseline::new(&issuer));
+            let baseline = Arc::new(Baseline::new(own_issuer()));
             unprotected_router(store).route_layer(middleware::from_fn_with_state(
                 baseline,
                 verify_every_request,
@@ -165,12 +188,13 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
         }
         other => panic!("AUTH_MODE must be scopegate, off, baseline or es256, not {other:?}"),
     };
-    let stats_issuer = Arc::clone(&issuer);
+    // With another process's issuer, that process counts the key-set fetches (null here).
+    let stats_issuer = issuer.clone();
     let app = app.route(
         "/bench/stats",
         get(move || async move {
             axum::Json(json!({
-                "jwks_requests": stats_issuer.jwks_requests(),
+                "jwks_requests": stats_issuer.as_ref().map(|issuer| issuer.jwks_requests()),
                 "signature_checks": signature_checks.load(Ordering::Relaxed),
             }))
         }),
@@ -179,7 +203,7 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
     let addr = listener.local_addr().unwrap();
     let proof_count: usize = env("PROOF_COUNT", "0").parse().unwrap();
     if proof_count > 0 {
-        write_proofs(&issuer, &proof_key, &dir, addr, proof_count);
+        write_proofs(own_issuer(), &proof_key, &dir, addr, proof_count);
     }
     std::fs::write(dir.join("ready"), addr.to_string()).unwrap();
     axum::serve(listener, app).await.unwrap();
@@ -197,6 +221,48 @@ fn write_tokens(issuer: &DevIssuer, dir: &std::path::Path, count: usize) {
     std::fs::write(dir.join("same.txt"), format!("{same}\n")).unwrap();
     std::fs::write(dir.join("distinct.txt"), distinct.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("invalid.txt"), format!("{invalid}\n")).unwrap();
+    let jwks_uri = issuer.jwks_uri();
+    std::fs::write(
+        dir.join("issuer.txt"),
+        format!("{}\n{jwks_uri}\n", issuer.issuer()),
+    )
+    .unwrap();
+    std::fs::write(dir.join("refused.txt"), refused(issuer)).unwrap();
+}
+
+/// Tokens that a server checking what scopegate checks refuses: lines of `STATUS LABEL TOKEN`.
+fn refused(issuer: &DevIssuer) -> String {
+    let claims = |audience: &str, scope: &str| issuer.claims("bench-refused", audience, scope);
+    let mut wrong_issuer = claims(RESOURCE, "read:products");
+    wrong_issuer["iss"] = json!(format!("{}-other", issuer.issuer()));
+    // Expired 10 minutes ago, past any leeway (scopegate's is at most 5 minutes).
+    let mut expired = claims(RESOURCE, "read:products");
+    let now = expired["iat"].as_i64().unwrap();
+    expired["iat"] = json!(now - 4200);
+    expired["exp"] = json!(now - 600);
+    let mut id_token = issuer.header();
+    id_token["typ"] = json!("id+jwt");
+    let refused = [
+        (
+            "403 wrong-scope",
+            issuer.mint(claims(RESOURCE, "read:orders")),
+        ),
+        (
+            "401 wrong-audience",
+            issuer.mint(claims("https://other.api", "read:products")),
+        ),
+        ("401 wrong-issuer", issuer.mint(wrong_issuer)),
+        ("401 expired", issuer.mint(expired)),
+        // RFC 9068 §4: an ID token is no access token, whatever its claims say.
+        (
+            "401 id-token",
+            issuer.mint_with_header(id_token, claims(RESOURCE, "read:products")),
+        ),
+    ];
+    refused
+        .iter()
+        .map(|(what, token)| format!("{what} {token}\n"))
+        .collect()
 }
 
 /// A DPoP-bound token, its unbound twin, and `count` proofs for `GET /products` at `addr`.

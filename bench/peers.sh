@@ -9,7 +9,8 @@
 #
 # Usage: bench/peers.sh   (DURATION=10 CONNECTIONS=32 ROUNDS=3 by default)
 #   WORKLOADS="same flood" runs some workloads only; SERVERS="scopegate axum-jwt-auth" some
-#   servers only (the ceiling, `off`, is always measured).
+#   servers only (the ceiling, `off`, is always measured); BIN=path measures a bench-server built
+#   elsewhere (it must know BENCH_ISSUER) for the ceiling, scopegate and the issuer.
 #
 # One issuer for all: a bench-server (AUTH_MODE=off, on core 1, idle while wrk runs) mints the
 # ES384 tokens and serves the key set and discovery; every measured server validates against it,
@@ -44,8 +45,10 @@ WORK=$(mktemp -d)
 trap 'kill "${SERVER:-}" "${ISSUER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 need_wrk_and_two_cores
-cargo build --release -q -p scopegate-bench-server
-BIN="$(target_dir)/release/bench-server"
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p scopegate-bench-server
+  BIN="$(target_dir)/release/bench-server"
+fi
 # One package at a time: tower-oauth2-aws-lc's crypto feature stays out of the other builds.
 for server in $SERVERS; do
   case $server in

@@ -4,8 +4,8 @@
 # tower-oauth2-resource-server (bench/peers: a workspace of its own, at the crates.io versions its
 # Cargo.lock pins, each configured as its README shows), against the same route with auth off
 # (the ceiling), all in one run. Each server is pinned to core 0 and wrk to core 1, as in
-# bench/load.sh; each workload runs ROUNDS times with the servers interleaved, and the tables show
-# medians, and every figure also as a ratio to the ceiling's in the same workload and run.
+# bench/load.sh; each workload runs ROUNDS times with the servers interleaved; the tables show
+# medians, each also as a ratio to the ceiling's in the same workload and run.
 #
 # Usage: bench/peers.sh   (DURATION=10 CONNECTIONS=32 ROUNDS=3 by default)
 #   WORKLOADS="same flood" runs some workloads only; SERVERS="scopegate axum-jwt-auth" some
@@ -14,7 +14,8 @@
 #
 # One issuer for all: a bench-server (AUTH_MODE=off, on core 1, idle while wrk runs) mints the
 # ES384 tokens and serves the key set and discovery; every measured server validates against it,
-# scopegate's bench-server too (BENCH_ISSUER and BENCH_JWKS_URI set), so none carries an issuer in its memory.
+# scopegate's bench-server too (BENCH_ISSUER and BENCH_JWKS_URI set), so that none carries an
+# issuer in its memory.
 # Workloads:
 #   same         one valid token on every request
 #   first-sight  20,000 distinct valid tokens for 4 s, so that none is sent twice (as load.sh's)
@@ -29,7 +30,8 @@
 # Columns: RSS = resident memory after the run (VmRSS); JWKS = key-set fetches during the run.
 # Before the rounds, each server is checked to take and refuse what the others do: 200 and the
 # ceiling's body for a valid token; 401 without a token, with a bad signature, another audience,
-# another issuer, expired; 403 without the route's scope.
+# another issuer, expired, an ID token (typ id+jwt); 403 without the route's scope. The table
+# marks a status other than scopegate's with (not-N).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -38,7 +40,8 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
 WORKLOADS=${WORKLOADS:-same first-sight flood}
-SERVERS="off ${SERVERS:-scopegate harness jwt-authorizer axum-jwt-auth tower-oauth2-resource-server tower-oauth2-aws-lc}"
+PEER_SERVERS="jwt-authorizer axum-jwt-auth tower-oauth2-resource-server tower-oauth2-aws-lc"
+SERVERS="off ${SERVERS:-scopegate harness $PEER_SERVERS}"
 SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')
 FIRST_SIGHT_TOKENS=20000
 WORK=$(mktemp -d)
@@ -59,12 +62,13 @@ for server in $SERVERS; do
 done
 PEERS="$(target_dir bench/peers)/release"
 
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $CPU; load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 
 # The issuer: tokens, key set and discovery for every server measured.
 mkdir "$WORK/tokens"
-env -u BENCH_ISSUER -u BENCH_JWKS_URI TOKENS_DIR="$WORK/tokens" AUTH_MODE=off TOKEN_COUNT=$FIRST_SIGHT_TOKENS taskset -c 1 "$BIN" \
-  >"$WORK/issuer.log" 2>&1 &
+env -u BENCH_ISSUER -u BENCH_JWKS_URI TOKENS_DIR="$WORK/tokens" AUTH_MODE=off \
+  TOKEN_COUNT=$FIRST_SIGHT_TOKENS taskset -c 1 "$BIN" >"$WORK/issuer.log" 2>&1 &
 ISSUER_PID=$!
 wait_ready "$WORK/tokens/ready" "$WORK/issuer.log"
 ISSUER_ADDR=$(cat "$WORK/tokens/ready")

@@ -9,6 +9,19 @@
 # Columns: JWKS = fetches during the run (after warm-up); RSS grew = resident memory added
 # during the run (for first-sight/rotation: the 10,000 cached tokens).
 #
+# Workloads: same (one token), first-sight (20,000 tokens, none sent twice), rotation (10,000
+# tokens in rotation from a cold cache: mostly first sights, the warm-up itself), warm-rotation
+# (the same 10,000 tokens, each sent once before the timed window (bench/once.lua), so the window
+# measures the warmed state many clients reusing their tokens live in), invalid (a bad
+# signature), dpop (below), memory (below).
+#
+# Memory: WORKLOADS=memory bench/load.sh (also part of the default run)
+#   for MEMORY_SIZES (default "10000 100000") tokens: a scopegate server with a cache of that
+#   capacity gets every token once (bench/once.lua); RSS growth / cached tokens is the memory per
+#   entry. The same with the cache off (CACHE_CAPACITY=0) shows what the same traffic costs
+#   without caching. No timed window: wrk stops once every token was answered.
+#   Before/after: MEMORY_BEFORE_BIN=/path/to/an/older/bench-server adds its rows.
+#
 # Before/after: BEFORE_BIN=/path/to/an/older/bench-server bench/load.sh
 #   runs only the `refresh` workload: 10,000 tokens in rotation for REFRESH_DURATION (130 s)
 #   with the key set refreshed every REFRESH_INTERVAL_S (60 s, Logto's max-age=0 at the
@@ -31,7 +44,8 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
-WORKLOADS=${WORKLOADS:-same first-sight rotation invalid dpop}
+WORKLOADS=${WORKLOADS:-same first-sight rotation warm-rotation invalid dpop memory}
+MEMORY_SIZES=${MEMORY_SIZES:-10000 100000}
 PROOF_COUNT=${PROOF_COUNT:-150000}
 TARGET_DIR=$(target_dir)
 WORK=$(mktemp -d)
@@ -101,18 +115,51 @@ PY
   exit 0
 fi
 
+# send_once FILE -> every token of FILE sent once to a scopegate server (bench/once.lua), on 8
+# connections (enough to keep one core verifying, few enough not to queue past the verification
+# pool's deadline); returns once the server has verified them all, or has stopped verifying for
+# 3 s (the few a loaded machine sheds with 503 stay uncached: the memory table counts what is
+# cached). wrk's clock runs its whole -d even when the script stops sending, so it is
+# interrupted here instead (it still prints its summary).
+send_once() {
+  local file=$1 count wrk_pid checks last=-1 still=0
+  count=$(grep -c . "$WORK/$file")
+  taskset -c 1 wrk -t1 -c8 -d600s -s bench/once.lua "http://$ADDR/products" -- "$WORK/$file" \
+    >"$WORK/once.out" &
+  wrk_pid=$!
+  while [ "$still" -lt 30 ]; do
+    checks=$(signature_checks)
+    [ "$checks" -ge "$count" ] && break
+    if [ "$checks" = "$last" ]; then still=$((still + 1)); else still=0; last=$checks; fi
+    sleep 0.1
+  done
+  kill -INT "$wrk_pid" 2>/dev/null || true
+  wait "$wrk_pid" || true
+  WARM_REFUSED=$(awk '/Non-2xx/ {print $5}' "$WORK/once.out"); WARM_REFUSED=${WARM_REFUSED:-0}
+  if [ "$WARM_REFUSED" -gt $((count / 100)) ]; then
+    echo "warm-up: $WARM_REFUSED of $count tokens refused" >&2; cat "$WORK/once.out" "$WORK/server.log" >&2; exit 1
+  fi
+}
+
+cached_tokens() {
+  curl -s "http://$ADDR/bench/stats" | sed -E 's/.*"cached_tokens":([0-9]+).*/\1/'
+}
+
 # run MODE WORKLOAD -> one table row
 run() {
-  local mode=$1 workload=$2 file duration=$DURATION tokens=10
+  local mode=$1 workload=$2 file duration=$DURATION tokens=10 warm=
   case $workload in
     same) file=same.txt ;;
     # 20,000 tokens for 4 s: no token is sent twice at a verify-bound rate (~4,000/s per core),
     # so every request is a first sight. The table shows the request count to check.
     first-sight) file=distinct.txt; duration=4; tokens=20000 ;;
     rotation) file=distinct.txt; tokens=10000 ;;
+    warm-rotation) file=distinct.txt; tokens=10000; warm=1 ;;
     invalid) file=invalid.txt ;;
   esac
   start_server "$mode" "$tokens"
+  # Only scopegate caches: the other modes have nothing to warm.
+  [ -z "$warm" ] || [ "$mode" != scopegate ] || send_once "$file"
   local rss_before jwks_before
   rss_before=$(memory_kb VmRSS)
   jwks_before=$(jwks_requests)
@@ -168,6 +215,45 @@ most = max(int(r[5]) for r in runs["dpop"] + runs["es256"])
 print(f"proofs: {sys.argv[2]} per run, at most {most} requests in a run" + ("" if most <= int(sys.argv[2]) else ": WARNING, proofs were reused (replays answer 401)"))
 PY
   WORKLOADS=${WORKLOADS//dpop/}
+  [ -n "${WORKLOADS// /}" ] || exit 0
+fi
+
+# run_memory LABEL TOKENS CAPACITY BINARY -> one row of the memory table: RSS before and after
+# TOKENS tokens were each sent once, and the tokens verified (= cached, when CAPACITY >= TOKENS)
+run_memory() {
+  local label=$1 tokens=$2 capacity=$3 binary=$4
+  CACHE_CAPACITY=$capacity start_server scopegate "$tokens" "$binary"
+  local rss_before rss cached
+  rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+  send_once distinct.txt
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+  # A server built before /bench/stats reported it: every verified token is cached.
+  cached=$(cached_tokens)
+  [[ "$cached" =~ ^[0-9]+$ ]] || cached=$(( $(signature_checks) - WARM_REFUSED ))
+  stop_server
+  printf '%s %s %s %s %s %s %s\n' "$label" "$tokens" "$capacity" "$rss_before" "$rss" "$cached" "$WARM_REFUSED" >>"$WORK/memory"
+}
+
+if [[ " $WORKLOADS " == *" memory "* ]]; then
+  for tokens in $MEMORY_SIZES; do
+    [ -z "${MEMORY_BEFORE_BIN:-}" ] || run_memory before "$tokens" "$tokens" "$MEMORY_BEFORE_BIN"
+    run_memory this "$tokens" "$tokens" "$BIN"
+    run_memory this "$tokens" 0 "$BIN"
+  done
+  python3 - "$WORK/memory" <<'PY'
+import sys
+rows = [line.split() for line in open(sys.argv[1])]
+print(f"{'memory':<8} {'tokens':>7} {'cache':>6} {'RSS before':>11} {'RSS after':>10} {'grew':>9} {'cached':>7} {'refused':>8} {'grew/entry':>11}")
+for label, tokens, capacity, before, after, cached, refused in rows:
+    grew = (int(after) - int(before)) * 1024
+    cache = "off" if capacity == "0" else "on"
+    per = f"{grew / int(cached):>9.0f} B" if cache == "on" else f"{grew / int(tokens):>7.0f} B/t"
+    print(f"{label:<8} {int(tokens):>7} {cache:>6} {int(before) / 1024:>9.1f}MB {int(after) / 1024:>8.1f}MB "
+          f"{grew / 2**20:>7.1f}MB {int(cached) if cache == 'on' else 0:>7} {int(refused):>8} {per:>11}")
+print("grew/entry (cache on): RSS growth / cached tokens, the memory per cached entry. Cache off: RSS growth")
+print("per token sent (B/t), what the same traffic leaves behind without caching. refused: warm-up 503s.")
+PY
+  WORKLOADS=${WORKLOADS//memory/}
   [ -n "${WORKLOADS// /}" ] || exit 0
 fi
 

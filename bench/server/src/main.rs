@@ -16,8 +16,8 @@
 //!
 //! At start it runs a dev issuer, writes `same.txt` (one token), `distinct.txt` (`TOKEN_COUNT`
 //! tokens, default 10,000) and `invalid.txt` (one token with a broken signature) to
-//! `TOKENS_DIR`, then `ready` with its address. `GET /bench/stats` reports the JWKS fetches and
-//! the signature checks scopegate performed. `CACHE_CAPACITY` overrides the verified-token
+//! `TOKENS_DIR`, then `ready` with its address. `GET /bench/stats` reports the JWKS fetches,
+//! the signature checks scopegate performed and the tokens in its verified-token cache. `CACHE_CAPACITY` overrides the verified-token
 //! cache's capacity (0: off) and `REFRESH_INTERVAL_S` the key set's refresh interval (default
 //! 60 s, the library's floor for Logto's `max-age=0`) in scopegate mode.
 //!
@@ -148,6 +148,7 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
     let proof_key = proofs::ProofKey::generate();
 
     let store = Store::seeded();
+    let mut cached = None;
     let app = match mode.as_str() {
         "scopegate" => {
             let mut policy = JwksPolicy::default();
@@ -168,6 +169,7 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
                 .build()
                 .unwrap();
             validator.warm_up().await.unwrap();
+            cached = Some(validator.clone());
             router(BearerAuthLayer::new(validator), store)
         }
         // The same router without auth: the ceiling.
@@ -196,6 +198,7 @@ async fn serve(signature_checks: Arc<AtomicU64>) {
             axum::Json(json!({
                 "jwks_requests": stats_issuer.as_ref().map(|issuer| issuer.jwks_requests()),
                 "signature_checks": signature_checks.load(Ordering::Relaxed),
+                "cached_tokens": cached.as_ref().map_or(0, Validator::cached_tokens),
             }))
         }),
     );

@@ -187,3 +187,83 @@ async fn a_removed_key_drops_its_cached_tokens() {
         AuthError::UnknownKey
     );
 }
+
+#[tokio::test]
+async fn a_cache_hit_answers_every_claim_as_first_sight_did() {
+    let issuer = dev_issuer(SigningAlgorithm::ES384).await;
+    let counters = Arc::new(Counters::default());
+    let validator =
+        counters.build(Validator::builder().issuer(config_for(&issuer).build().unwrap()));
+    let mut claims = issuer.claims("app", RESOURCE, "write:products read:products");
+    claims["tenant"] = json!({ "id": "t-1", "plan": "gold", "limits": [1, 2, 3] });
+    claims["name"] = json!("Zoë \u{1F600} \"quoted\"");
+    let token = issuer.mint(claims.clone());
+    let first = validator.validate(&token).await.unwrap();
+    // Two hits: one asked for a typed view first (from the kept text), one for the map first.
+    #[derive(serde::Deserialize, PartialEq, Debug)]
+    struct Tenant {
+        id: String,
+        plan: String,
+        limits: Vec<u32>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Mine {
+        tenant: Tenant,
+        name: String,
+    }
+    let typed = validator.validate(&token).await.unwrap();
+    let mine: Mine = typed.claims().deserialize().unwrap();
+    assert_eq!(mine.name, "Zoë \u{1F600} \"quoted\"");
+    assert_eq!(mine.tenant.limits, [1, 2, 3]);
+    let hit = validator.validate(&token).await.unwrap();
+    assert_eq!(counters.signature_checks(), 1, "both were cache hits");
+    assert_eq!(
+        serde_json::Value::Object(hit.claims().raw().clone()),
+        claims,
+        "every claim, as sent"
+    );
+    assert_eq!(hit.claims(), first.claims());
+    assert_eq!(
+        hit.claims().get::<Tenant>("tenant").unwrap().unwrap().plan,
+        "gold"
+    );
+    assert_eq!(hit.subject(), Some("app"));
+    assert_eq!(hit.issuer(), issuer.issuer());
+    assert_eq!(hit.claims().audience(), [RESOURCE]);
+    assert_eq!(hit.scopes().to_string(), "read:products write:products");
+}
+
+#[tokio::test]
+async fn an_entry_belongs_to_its_validator_and_issuer() {
+    // Keyed by digest, an entry is found by its token only; and each validator has its own
+    // cache, so a token cached by one proves nothing to another that trusts someone else.
+    let trusted = dev_issuer(SigningAlgorithm::ES384).await;
+    let other = dev_issuer(SigningAlgorithm::ES384).await;
+    let both = Validator::builder()
+        .issuer(config_for(&other).build().unwrap())
+        .issuer(config_for(&trusted).build().unwrap())
+        .build()
+        .unwrap();
+    let only_other = Validator::new(config_for(&other).build().unwrap()).unwrap();
+    let claims = trusted.claims("app", RESOURCE, "read:products");
+    let token = trusted.mint(claims.clone());
+    for _ in 0..2 {
+        let context = both.validate(&token).await.unwrap();
+        assert_eq!(
+            context.issuer(),
+            trusted.issuer(),
+            "the hit names the token's issuer"
+        );
+    }
+    assert_eq!(
+        only_other.validate(&token).await.unwrap_err(),
+        AuthError::WrongIssuer
+    );
+    // The same claims signed by the other issuer's key under the trusted one's name: another
+    // token, another digest, refused at its signature.
+    let resigned = other.mint(claims);
+    assert!(both.validate(&resigned).await.is_err());
+    both.validate(&token)
+        .await
+        .expect("the original still hits");
+}

@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 use crate::algorithm::Algorithm;
 use crate::jwks::VerificationKey;
 
+mod raw;
 mod scope_source;
+pub(crate) use raw::RawClaims;
 pub use scope_source::{ScopeMapper, ScopeShapeError, ScopeSource};
 
 /// One scope (RFC 6749 §3.3 `scope-token`), e.g. `read:products`.
@@ -48,9 +50,10 @@ impl AsRef<str> for Scope {
     }
 }
 
-/// The set of scopes a token grants: sorted and without duplicates.
+/// The set of scopes a token grants: sorted and without duplicates. Cheap to clone: the
+/// tokens of one client share one set in the verified-token cache.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(Box<[Scope]>);
+pub struct Scopes(Arc<[Scope]>);
 
 impl Scopes {
     /// Parses a space-delimited `scope` value (RFC 6749 §3.3, RFC 9068 §2.2.3).
@@ -94,7 +97,7 @@ impl<'a> FromIterator<&'a str> for Scopes {
         let mut scopes: Vec<Scope> = iter.into_iter().map(Scope::from).collect();
         scopes.sort_unstable();
         scopes.dedup();
-        Scopes(scopes.into_boxed_slice())
+        Scopes(scopes.into())
     }
 }
 
@@ -120,15 +123,20 @@ impl fmt::Display for Scopes {
 /// The claim set of a verified token.
 ///
 /// The registered claims are checked and typed; every claim, registered or not, stays reachable
-/// through [`get`](Claims::get) and [`deserialize`](Claims::deserialize).
+/// through [`get`](Claims::get) and [`deserialize`](Claims::deserialize). A cached token keeps
+/// its claims as the payload's JSON text: [`deserialize`](Claims::deserialize) reads that text,
+/// and the first call of [`raw`](Claims::raw), [`get`](Claims::get) or a string claim parses it
+/// into a map that the token's cache entry then keeps.
 #[derive(Clone, PartialEq)]
 pub struct Claims {
-    pub(crate) issuer: String,
-    pub(crate) audience: Vec<String>,
+    /// The issuer's own string, shared with its config.
+    pub(crate) issuer: Arc<str>,
+    /// Shared by the tokens of one issuer that name the same audiences.
+    pub(crate) audience: Arc<[String]>,
     pub(crate) expires_at: i64,
     pub(crate) not_before: Option<i64>,
     pub(crate) issued_at: Option<i64>,
-    pub(crate) raw: Map<String, Value>,
+    pub(crate) raw: RawClaims,
 }
 
 /// A claim that exists but does not deserialize into the requested type.
@@ -179,12 +187,12 @@ impl Claims {
 
     /// A string claim, if present and a string.
     pub fn str_claim(&self, name: &str) -> Option<&str> {
-        self.raw.get(name).and_then(Value::as_str)
+        self.raw.map().get(name).and_then(Value::as_str)
     }
 
     /// Any claim as a typed value: `Ok(None)` when absent.
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, ClaimTypeError> {
-        match self.raw.get(name) {
+        match self.raw.map().get(name) {
             None => Ok(None),
             Some(value) => Ok(Some(T::deserialize(value)?)),
         }
@@ -192,12 +200,12 @@ impl Claims {
 
     /// The whole claim set as your own type (e.g. a struct with the custom claims you use).
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ClaimTypeError> {
-        Ok(T::deserialize(&self.raw)?)
+        Ok(self.raw.deserialize()?)
     }
 
     /// Every claim, as sent.
     pub fn raw(&self) -> &Map<String, Value> {
-        &self.raw
+        self.raw.map()
     }
 }
 

@@ -176,12 +176,12 @@ impl TestAuth {
         }
         AuthContext {
             claims: Claims {
-                issuer: self.issuer.clone(),
-                audience: self.audience.clone(),
+                issuer: self.issuer.as_str().into(),
+                audience: self.audience.clone().into(),
                 expires_at: self.expires_at,
                 not_before: None,
                 issued_at: None,
-                raw,
+                raw: crate::claims::RawClaims::from_map(raw),
             },
             scopes: self.scopes.clone(),
             // The key is never used to verify anything: a context made here enters no cache.

@@ -134,11 +134,11 @@ mod tests {
     fn shape_errors_name_the_claim_read() {
         let claims = |raw: Value| Claims {
             issuer: "i".into(),
-            audience: vec!["a".into()],
+            audience: vec!["a".into()].into(),
             expires_at: 0,
             not_before: None,
             issued_at: None,
-            raw: raw.as_object().cloned().unwrap_or_default(),
+            raw: crate::claims::RawClaims::from_map(raw.as_object().cloned().unwrap_or_default()),
         };
         let cases = [
             (

@@ -120,13 +120,14 @@ impl ValidatorBuilder {
             }
             None => None,
         };
-        let (cache, rejected) = token_caches(&self.cache, &clock);
+        let (cache, rejected) = token_caches(&self.cache);
         Ok(Validator {
             inner: Arc::new(Inner {
                 issuers,
                 resolver,
                 cache,
                 rejected,
+                digests: Default::default(),
                 max_age: self.cache.max_age,
                 rejected_ttl: self.cache.rejected_ttl,
                 clock,
@@ -166,6 +167,7 @@ impl IssuerState {
             config,
             keys,
             secret,
+            shared: Default::default(),
         })
     }
 }

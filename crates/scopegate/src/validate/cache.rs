@@ -3,13 +3,16 @@
 //! briefly so a replayed forgery costs one verification.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::claims_check::Validity;
 use super::{ChosenIssuer, IssuerState, Validator};
 use crate::claims::AuthContext;
-use crate::clock::{Clock, unix_millis, unix_seconds};
+use crate::clock::{unix_millis, unix_seconds};
 use crate::error::{AuthError, Reason};
+
+mod digest;
+pub(super) use digest::{DigestMemo, TokenDigest};
 
 /// The verified-token caches of a [`Validator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +86,19 @@ impl CacheConfig {
     }
 }
 
-/// Keyed by the full token: no other string can ever hit an entry. foldhash (randomly seeded)
-/// hashes an 800-byte token in a third of SipHash's time; only verified tokens (or, in the small
-/// rejected cache, a bounded number of forgeries) are ever keys, so flooding is not a concern.
-pub(super) type TokenCache<V> = moka::sync::Cache<Box<str>, V, foldhash::fast::RandomState>;
+/// The verified-token cache: keyed by the token's SHA-256 digest, an entry per token of about
+/// 600 bytes all told (ARCHITECTURE.md). quick_cache rather than moka: moka's own bookkeeping
+/// per entry (its deques, timer wheel and `Arc`s) is ~350 bytes, quick_cache's ~30; expiry is
+/// judged on every hit anyway (on the validator's clock), and the capacity bounds the memory.
+pub(super) type VerifiedCache = quick_cache::sync::Cache<
+    TokenDigest,
+    CachedToken,
+    quick_cache::UnitWeighter,
+    foldhash::fast::RandomState,
+>;
+
+/// Bad signatures, by digest, with the Unix millisecond at which each is forgotten.
+pub(super) type RejectedCache = moka::sync::Cache<TokenDigest, u64, foldhash::fast::RandomState>;
 
 #[derive(Clone)]
 pub(super) struct CachedToken {
@@ -104,26 +116,6 @@ pub(super) struct CachedToken {
     resolved: Option<Weak<IssuerState>>,
 }
 
-/// Expires each cached token at the earlier of its `exp + leeway` and the cache's max age. This
-/// frees the memory; whether a hit may be used is judged on the validator's clock.
-struct UntilExpiry {
-    max_age: Duration,
-    clock: Arc<dyn Clock>,
-}
-
-impl moka::Expiry<Box<str>, CachedToken> for UntilExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &Box<str>,
-        value: &CachedToken,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        let now = unix_seconds(self.clock.now());
-        let left = value.valid_until.saturating_sub(now).max(0) as u64;
-        Some(self.max_age.min(Duration::from_secs(left)))
-    }
-}
-
 impl Validator {
     /// The caches' answer for a JWT validated locally (length already checked), without
     /// waiting: `None` means it has to be verified.
@@ -132,10 +124,16 @@ impl Validator {
         token: &str,
     ) -> Option<Result<Arc<AuthContext>, AuthError>> {
         let inner = &*self.inner;
+        if inner.cache.is_none() && inner.rejected.is_none() {
+            return None;
+        }
+        // One digest per request, for both caches: equal digests mean equal tokens (SHA-256 is
+        // collision resistant), so no other string can hit a token's entry.
+        let digest = inner.digests.digest(token);
         let clock_now = inner.clock.now();
         let now_ms = unix_millis(clock_now);
         if let Some(cache) = &inner.cache {
-            if let Some(hit) = cache.get(token) {
+            if let Some(hit) = cache.get(&digest) {
                 let now = unix_seconds(clock_now);
                 let resolved;
                 let issuer = match &hit.resolved {
@@ -152,7 +150,7 @@ impl Validator {
                         }
                         None => {
                             // Evicted: verify afresh, against the issuer as it is resolved now.
-                            cache.invalidate(token);
+                            cache.remove(&digest);
                             inner.counters.cache_miss();
                             return None;
                         }
@@ -160,7 +158,7 @@ impl Validator {
                 };
                 let Some((_, key)) = &hit.context.signed else {
                     // Only signed tokens are cached here; never trust anything else.
-                    cache.invalidate(token);
+                    cache.remove(&digest);
                     return None;
                 };
                 let key_trusted = match &issuer.secret {
@@ -187,12 +185,12 @@ impl Validator {
                     return Some(Ok(hit.context));
                 }
                 // Expired, or its key left the key set: verify afresh, which says which.
-                cache.invalidate(token);
+                cache.remove(&digest);
             }
             inner.counters.cache_miss();
         }
         if let Some(rejected) = &inner.rejected
-            && rejected.get(token).is_some_and(|until| now_ms < until)
+            && rejected.get(&digest).is_some_and(|until| now_ms < until)
         {
             inner.counters.cache_known_bad();
             inner.counters.rejected(Reason::BadSignature);
@@ -232,23 +230,23 @@ impl Validator {
                 ChosenIssuer::Configured(..) => None,
             },
         };
-        cache.insert(Box::from(token), entry);
+        cache.insert(TokenDigest::of(token), entry);
     }
 
     /// Remembers a token whose signature did not verify, for the rejected cache's TTL.
     pub(super) fn remember_forgery(&self, token: &str) {
         if let Some(rejected) = &self.inner.rejected {
             let until = self.inner.clock.now() + self.inner.rejected_ttl;
-            rejected.insert(Box::from(token), unix_millis(until));
+            rejected.insert(TokenDigest::of(token), unix_millis(until));
         }
     }
 
-    /// Verified tokens currently cached (approximate: the cache settles asynchronously).
+    /// Verified tokens currently cached.
     pub fn cached_tokens(&self) -> u64 {
-        self.inner.cache.as_ref().map_or(0, |cache| {
-            cache.run_pending_tasks();
-            cache.entry_count()
-        })
+        self.inner
+            .cache
+            .as_ref()
+            .map_or(0, |cache| cache.len() as u64)
     }
 
     /// The cache's max age.
@@ -258,18 +256,23 @@ impl Validator {
 }
 
 /// The verified-token cache and the bad-signature cache `config` asks for (`None`: off).
-pub(super) fn token_caches(
-    config: &CacheConfig,
-    clock: &Arc<dyn Clock>,
-) -> (Option<TokenCache<CachedToken>>, Option<TokenCache<u64>>) {
-    let verified = (config.capacity > 0).then(|| {
-        moka::sync::Cache::builder()
-            .max_capacity(config.capacity)
-            .expire_after(UntilExpiry {
-                max_age: config.max_age,
-                clock: Arc::clone(clock),
-            })
-            .build_with_hasher(foldhash::fast::RandomState::default())
+pub(super) fn token_caches(config: &CacheConfig) -> (Option<VerifiedCache>, Option<RejectedCache>) {
+    let verified = (config.capacity > 0).then_some(()).and_then(|()| {
+        let capacity = usize::try_from(config.capacity).unwrap_or(usize::MAX);
+        let shards = shards_for(capacity);
+        // Only a missing capacity is refused, and this one is set.
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(capacity)
+            .weight_capacity(with_room_for_spread(config.capacity, shards as u64))
+            .shards(shards)
+            .build()
+            .ok()?;
+        Some(quick_cache::sync::Cache::with_options(
+            options,
+            quick_cache::UnitWeighter,
+            foldhash::fast::RandomState::default(),
+            Default::default(),
+        ))
     });
     let rejected = (config.rejected_capacity > 0).then(|| {
         moka::sync::Cache::builder()
@@ -278,4 +281,28 @@ pub(super) fn token_caches(
             .build_with_hasher(foldhash::fast::RandomState::default())
     });
     (verified, rejected)
+}
+
+/// Shards of the verified-token cache: four per core (hits take a shard's read lock, so more
+/// shards spread that cache line), fewer for small caches, at least 64 entries each.
+fn shards_for(capacity: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut shards = (cores * 4).next_power_of_two();
+    while shards > 1 && capacity / shards < 64 {
+        shards /= 2;
+    }
+    shards
+}
+
+/// Each shard evicts on its own once full, and tokens spread over the shards by hash, not
+/// evenly: sized at exactly `capacity / shards`, a cache of 10,000 holding 10,000 tokens would
+/// keep evicting ~40 of them. Each shard gets room for three standard deviations of its count
+/// (a binomial's √(n·p·(1−p)) < √(n/shards)), so every one of `capacity` tokens fits.
+fn with_room_for_spread(capacity: u64, shards: u64) -> u64 {
+    if shards <= 1 {
+        return capacity;
+    }
+    let per_shard = capacity.div_ceil(shards) as f64;
+    let room = (3.0 * per_shard.sqrt()).ceil() as u64;
+    capacity.saturating_add(room.saturating_mul(shards))
 }

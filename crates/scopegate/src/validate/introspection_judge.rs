@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::claims_check::{audience, numeric_date};
 use super::introspected::Introspection;
 use super::{IssuerState, ParsedToken, Validator};
-use crate::claims::{AuthContext, Claims, Scopes};
+use crate::claims::{AuthContext, Claims, RawClaims, Scopes};
 use crate::dpop;
 use crate::error::AuthError;
 use crate::introspect::{Unavailable, Verdict};
@@ -118,14 +118,14 @@ impl<'a> Judged<'a> {
             }
         }
         let claims = Claims {
-            issuer: config.issuer.to_string(),
-            audience,
+            issuer: Arc::clone(&config.issuer),
+            audience: audience.into(),
             // No `exp` (it is optional in RFC 7662): the server sets no end; the cache's TTL
             // bounds how long the answer is trusted.
             expires_at: expires_at.unwrap_or(i64::MAX),
             not_before,
             issued_at,
-            raw: response,
+            raw: RawClaims::from_map(response),
         };
         let mut granted = Vec::new();
         for source in &config.scope_sources {

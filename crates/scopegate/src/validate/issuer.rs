@@ -4,17 +4,20 @@ use std::sync::Arc;
 
 use super::ParsedToken;
 use super::claims_check::CheckedClaims;
-use crate::claims::{AuthContext, Claims, Scopes};
+use super::shared::Shared;
+use crate::claims::{AuthContext, Claims, RawClaims};
 use crate::config::AuthConfig;
 use crate::dpop;
 use crate::error::AuthError;
 use crate::jwks::{KeySource, VerificationKey};
 
-/// One issuer: its config, its key source, and its HMAC secret if it has one.
+/// One issuer: its config, its key source, its HMAC secret if it has one, and what its cached
+/// tokens share.
 pub(crate) struct IssuerState {
     pub(crate) config: AuthConfig,
     pub(crate) keys: KeySource,
     pub(super) secret: Option<Arc<VerificationKey>>,
+    pub(super) shared: Shared,
 }
 
 impl IssuerState {
@@ -39,36 +42,43 @@ impl IssuerState {
         key: Arc<VerificationKey>,
     ) -> Result<AuthContext, AuthError> {
         let config = &self.config;
-        let claims = Claims {
-            issuer: config.issuer.to_string(),
-            audience: checked.audience,
+        let mut claims = Claims {
+            issuer: Arc::clone(&config.issuer),
+            audience: self.shared.audience(checked.audience),
             expires_at: checked.expires_at,
             not_before: checked.not_before,
             issued_at: checked.issued_at,
             // Moved, not cloned: this is the hot path of a first sight.
-            raw: std::mem::take(&mut parsed.claims),
+            raw: RawClaims::parsed(
+                std::mem::take(&mut parsed.payload),
+                std::mem::take(&mut parsed.claims),
+            ),
         };
         let mut granted = Vec::new();
         for source in &config.scope_sources {
             if let Err(error) = source.collect(&claims, &mut granted) {
                 // Give the claims back for the rejection's log line.
-                parsed.claims = claims.raw;
+                parsed.claims = claims.raw.into_map();
                 return Err(error);
             }
         }
-        let scopes: Scopes = granted.iter().map(String::as_str).collect();
+        let scopes = self
+            .shared
+            .scopes(granted.iter().map(String::as_str).collect());
         let organization = config
             .organization_sources
             .iter()
             .find_map(|s| s.find(&claims));
         // RFC 9449 §6: read in every mode, so that a binding is never ignored.
-        let dpop_thumbprint = match dpop::confirmation(&claims.raw) {
+        let dpop_thumbprint = match dpop::confirmation(claims.raw.map()) {
             Ok(thumbprint) => thumbprint,
             Err(error) => {
-                parsed.claims = claims.raw;
+                parsed.claims = claims.raw.into_map();
                 return Err(error);
             }
         };
+        // The cache keeps the text only; the map is parsed again if a handler asks for it.
+        claims.raw.shed_map();
         Ok(AuthContext {
             claims,
             scopes,

@@ -17,6 +17,8 @@ pub(crate) struct ParsedToken<'t> {
     pub(super) kid: Option<String>,
     pub(super) typ: Option<String>,
     pub(super) claims: Map<String, Value>,
+    /// The JSON text `claims` was parsed from (the decoded payload).
+    pub(super) payload: Box<str>,
 }
 
 impl<'t> ParsedToken<'t> {
@@ -32,7 +34,7 @@ impl<'t> ParsedToken<'t> {
             }
             _ => return Err(malformed(TokenProblem::NotJws)),
         };
-        let header = decode_json(&token[..first])?;
+        let (_, header) = decode_json(&token[..first])?;
         let payload = &token[first + 1..second];
 
         let text = |name: &str| -> Result<Option<String>, AuthError> {
@@ -54,7 +56,7 @@ impl<'t> ParsedToken<'t> {
         let typ = text("typ")?;
         // `jku`, `x5u`, `jwk` and `x5c` are deliberately never read: keys come from the
         // configured source only.
-        let claims = decode_json(payload)?;
+        let (payload, claims) = decode_json(payload)?;
         Ok(ParsedToken {
             signing_input: &token[..second],
             signature: &token[second + 1..],
@@ -62,14 +64,21 @@ impl<'t> ParsedToken<'t> {
             kid,
             typ,
             claims,
+            payload,
         })
     }
 }
 
-/// One base64url segment (RFC 7515 §2: no padding) holding one strict JSON object.
-fn decode_json(segment: &str) -> Result<Map<String, Value>, AuthError> {
+/// One base64url segment (RFC 7515 §2: no padding) holding one strict JSON object: its text
+/// and the object.
+fn decode_json(segment: &str) -> Result<(Box<str>, Map<String, Value>), AuthError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| AuthError::MalformedToken(TokenProblem::Base64))?;
-    json::parse_object(&bytes).map_err(|_| AuthError::MalformedToken(TokenProblem::Json))
+    let object =
+        json::parse_object(&bytes).map_err(|_| AuthError::MalformedToken(TokenProblem::Json))?;
+    // JSON that parsed is UTF-8 (RFC 8259 §8.1): this never refuses a token that parsed.
+    let text =
+        String::from_utf8(bytes).map_err(|_| AuthError::MalformedToken(TokenProblem::Json))?;
+    Ok((text.into_boxed_str(), object))
 }

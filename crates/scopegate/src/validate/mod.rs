@@ -41,10 +41,11 @@ mod jose;
 mod keys;
 mod rejection;
 mod resolved;
+mod shared;
 
 pub use builder::ValidatorBuilder;
 pub use cache::CacheConfig;
-use cache::{CachedToken, TokenCache};
+use cache::{DigestMemo, RejectedCache, VerifiedCache};
 pub(crate) use jose::ParsedToken;
 pub use keys::MAX_KIDLESS_CANDIDATES;
 
@@ -81,9 +82,11 @@ struct Inner {
     issuers: Vec<IssuerState>,
     /// Issuers chosen at run time by a trust rule, after the configured ones.
     resolver: Option<Registry>,
-    cache: Option<TokenCache<CachedToken>>,
+    cache: Option<VerifiedCache>,
     /// Bad signatures, with the Unix millisecond at which each is forgotten.
-    rejected: Option<TokenCache<u64>>,
+    rejected: Option<RejectedCache>,
+    /// The caches' keys of the tokens sent most often.
+    digests: DigestMemo,
     max_age: Duration,
     rejected_ttl: Duration,
     clock: Arc<dyn Clock>,

@@ -18,7 +18,7 @@ use crate::cross_site::CrossSitePolicy;
 use crate::dpop::DpopConfig;
 use crate::error::{AuthError, ErrorResponder, Shape};
 use crate::metadata::RequiredScopes;
-use crate::token::{Scheme, TokenLocation, locate_token};
+use crate::token::{Scheme, TokenLocation, locate_token, unchecked_bearer};
 use crate::validate::Validator;
 use crate::verify_pool::peer_address;
 
@@ -200,6 +200,31 @@ pub struct BearerAuthService<S> {
 
 impl<S> BearerAuthService<S> {
     scopegate_http::inner_service_accessors!();
+
+    /// A request whose `Bearer` token the verified-token cache knows: bound tokens refused,
+    /// the context and this layer's responder in the extensions, the verdict left to the
+    /// response.
+    fn accept_cached<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+        context: Arc<AuthContext>,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    {
+        let settings = &self.settings;
+        // Never fail open: a token bound to a key is no bearer token (RFC 9449 §7.2).
+        if let Err(error) = settings.dpop.bind_bearer(&context) {
+            self.validator.record_rejection(&error, None);
+            return ResponseFuture::refused(&settings.responder, &error, request.headers());
+        }
+        let covered = Covered::of(&settings.responder, request.headers());
+        let extensions = request.extensions_mut();
+        extensions.insert(context);
+        extensions.insert(covered);
+        let verdict = self.validator.pending_verdict(false);
+        ResponseFuture::calling(self.inner.call(request), verdict)
+    }
 }
 
 impl<S: fmt::Debug> fmt::Debug for BearerAuthService<S> {
@@ -250,6 +275,15 @@ where
             request.extensions_mut().insert(covered);
             return ResponseFuture::passing(self.inner.call(request));
         }
+        // The common case first: a cached token in the `Authorization` header, found before
+        // its characters are checked (a hit is a token that passed every check; anything else
+        // takes the checked path below, so every refusal is as before).
+        if settings.locations.is_empty()
+            && let Some(token) = unchecked_bearer(request.headers())
+            && let Some(context) = self.validator.cached_context(token)
+        {
+            return self.accept_cached(request, context);
+        }
         let token = match locate_token(request.headers(), &settings.locations) {
             Ok((token, _, Scheme::Dpop)) => {
                 let token = Box::<str>::from(token);
@@ -279,19 +313,7 @@ where
             }
         };
         match self.validator.validate_cached(token) {
-            Some(Ok(context)) => {
-                // Never fail open: a token bound to a key is no bearer token (RFC 9449 §7.2).
-                if let Err(error) = settings.dpop.bind_bearer(&context) {
-                    self.validator.record_rejection(&error, None);
-                    return ResponseFuture::refused(&settings.responder, &error, request.headers());
-                }
-                let covered = Covered::of(&settings.responder, request.headers());
-                let extensions = request.extensions_mut();
-                extensions.insert(context);
-                extensions.insert(covered);
-                let verdict = self.validator.pending_verdict(false);
-                ResponseFuture::calling(self.inner.call(request), verdict)
-            }
+            Some(Ok(context)) => self.accept_cached(request, context),
             Some(Err(error)) => {
                 ResponseFuture::refused(&settings.responder, &error, request.headers())
             }

@@ -116,7 +116,45 @@ pub(super) struct CachedToken {
     resolved: Option<Weak<IssuerState>>,
 }
 
+/// What the verified-token cache says of a token.
+enum Lookup {
+    /// Cached, still valid, its key still trusted.
+    Hit(Arc<AuthContext>),
+    /// Not cached (or no longer usable, and removed): the bad-signature cache is asked next.
+    Miss,
+    /// Its resolved issuer was evicted: verify afresh, against the issuer as resolved now.
+    IssuerEvicted,
+    /// Not to be trusted from here (unsigned, or the key set is overdue for its refresh): the
+    /// uncached path decides.
+    Undecided,
+}
+
 impl Validator {
+    /// A usable verified-token cache hit for `token`, or `None`, with nothing counted for a
+    /// miss: the layer's first try, before the token's syntax is checked. A hit needs no check:
+    /// equal digests mean an equal token, which passed every check when it was cached. On
+    /// `None` the layer takes the full path (syntax, then [`validate_cached`](Self::validate_cached)).
+    pub(crate) fn cached_context(&self, token: &str) -> Option<Arc<AuthContext>> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_length {
+            return None;
+        }
+        // Introspection routes tokens by kind and policy: its requests take the full path.
+        #[cfg(feature = "remote")]
+        if inner.introspection.is_some() {
+            return None;
+        }
+        let cache = inner.cache.as_ref()?;
+        let digest = inner.digests.digest(token);
+        match self.lookup(cache, &digest, inner.clock.now()) {
+            Lookup::Hit(context) => {
+                inner.counters.cache_hit();
+                Some(context)
+            }
+            Lookup::Miss | Lookup::IssuerEvicted | Lookup::Undecided => None,
+        }
+    }
+
     /// The caches' answer for a JWT validated locally (length already checked), without
     /// waiting: `None` means it has to be verified.
     pub(super) fn validate_cached_jwt(
@@ -131,72 +169,89 @@ impl Validator {
         // collision resistant), so no other string can hit a token's entry.
         let digest = inner.digests.digest(token);
         let clock_now = inner.clock.now();
-        let now_ms = unix_millis(clock_now);
         if let Some(cache) = &inner.cache {
-            if let Some(hit) = cache.get(&digest) {
-                let now = unix_seconds(clock_now);
-                let resolved;
-                let issuer = match &hit.resolved {
-                    None => &inner.issuers[hit.context.issuer_index],
-                    Some(weak) => match weak.upgrade() {
-                        Some(live) => {
-                            resolved = live;
-                            // A hit is a use: without this, a tenant whose tokens are all cached
-                            // would look unused, be evicted, and pay a refetch.
-                            if let Some(resolver) = &inner.resolver {
-                                resolver.touch(&resolved.config.issuer);
-                            }
-                            &*resolved
-                        }
-                        None => {
-                            // Evicted: verify afresh, against the issuer as it is resolved now.
-                            cache.remove(&digest);
-                            inner.counters.cache_miss();
-                            return None;
-                        }
-                    },
-                };
-                let Some((_, key)) = &hit.context.signed else {
-                    // Only signed tokens are cached here; never trust anything else.
-                    cache.remove(&digest);
-                    return None;
-                };
-                let key_trusted = match &issuer.secret {
-                    Some(secret) if Arc::ptr_eq(secret, key) => true,
-                    _ => {
-                        let source = &issuer.keys;
-                        // The runtime that ran the refresh may have ended: start it here.
-                        source.ensure_background_refresh();
-                        if source.is_overdue(clock_now) {
-                            // The key set is past its refresh and no task refreshed it: the
-                            // uncached path refreshes it first, then asks the cache again.
-                            return None;
-                        }
-                        let keys = source.current();
-                        keys.generation() == hit.key_generation || keys.contains(key)
-                    }
-                };
-                if now < hit.valid_until
-                    && now >= hit.valid_from
-                    && now_ms < hit.fresh_until
-                    && key_trusted
-                {
+            match self.lookup(cache, &digest, clock_now) {
+                Lookup::Hit(context) => {
                     inner.counters.cache_hit();
-                    return Some(Ok(hit.context));
+                    return Some(Ok(context));
                 }
-                // Expired, or its key left the key set: verify afresh, which says which.
-                cache.remove(&digest);
+                Lookup::Miss => inner.counters.cache_miss(),
+                Lookup::IssuerEvicted => {
+                    inner.counters.cache_miss();
+                    return None;
+                }
+                Lookup::Undecided => return None,
             }
-            inner.counters.cache_miss();
         }
         if let Some(rejected) = &inner.rejected
-            && rejected.get(&digest).is_some_and(|until| now_ms < until)
+            && rejected
+                .get(&digest)
+                .is_some_and(|until| unix_millis(clock_now) < until)
         {
             inner.counters.cache_known_bad();
             inner.counters.rejected(Reason::BadSignature);
             return Some(Err(AuthError::BadSignature));
         }
         None
+    }
+
+    /// The verified-token cache's entry for `digest`, judged at `clock_now`: expiry on the
+    /// validator's clock, and the key that verified it still in its issuer's set.
+    fn lookup(&self, cache: &VerifiedCache, digest: &TokenDigest, clock_now: SystemTime) -> Lookup {
+        let inner = &*self.inner;
+        let Some(hit) = cache.get(digest) else {
+            return Lookup::Miss;
+        };
+        let resolved;
+        let issuer = match &hit.resolved {
+            None => &inner.issuers[hit.context.issuer_index],
+            Some(weak) => match weak.upgrade() {
+                Some(live) => {
+                    resolved = live;
+                    // A hit is a use: without this, a tenant whose tokens are all cached
+                    // would look unused, be evicted, and pay a refetch.
+                    if let Some(resolver) = &inner.resolver {
+                        resolver.touch(&resolved.config.issuer);
+                    }
+                    &*resolved
+                }
+                None => {
+                    cache.remove(digest);
+                    return Lookup::IssuerEvicted;
+                }
+            },
+        };
+        let Some((_, key)) = &hit.context.signed else {
+            // Only signed tokens are cached here; never trust anything else.
+            cache.remove(digest);
+            return Lookup::Undecided;
+        };
+        let key_trusted = match &issuer.secret {
+            Some(secret) if Arc::ptr_eq(secret, key) => true,
+            _ => {
+                let source = &issuer.keys;
+                // The runtime that ran the refresh may have ended: start it here.
+                source.ensure_background_refresh();
+                if source.is_overdue(clock_now) {
+                    // The key set is past its refresh and no task refreshed it: the uncached
+                    // path refreshes it first, then asks the cache again.
+                    return Lookup::Undecided;
+                }
+                let keys = source.current();
+                keys.generation() == hit.key_generation || keys.contains(key)
+            }
+        };
+        let now = unix_seconds(clock_now);
+        if now < hit.valid_until
+            && now >= hit.valid_from
+            && unix_millis(clock_now) < hit.fresh_until
+            && key_trusted
+        {
+            return Lookup::Hit(hit.context);
+        }
+        // Expired, or its key left the key set: verify afresh, which says which.
+        cache.remove(digest);
+        Lookup::Miss
     }
 
     /// Caches a token just verified, with the generation of the key set that vouches for its key.

@@ -124,9 +124,10 @@ impl fmt::Display for Scopes {
 ///
 /// The registered claims are checked and typed; every claim, registered or not, stays reachable
 /// through [`get`](Claims::get) and [`deserialize`](Claims::deserialize). A cached token keeps
-/// its claims as the payload's JSON text: [`deserialize`](Claims::deserialize) reads that text,
-/// and the first call of [`raw`](Claims::raw), [`get`](Claims::get) or a string claim parses it
-/// into a map that the token's cache entry then keeps.
+/// its claims as the payload's JSON text: [`deserialize`](Claims::deserialize) and the string
+/// claims ([`subject`](Claims::subject), [`str_claim`](Claims::str_claim)...) read that text,
+/// and the first call of [`raw`](Claims::raw) or [`get`](Claims::get) parses it into a map that
+/// the token's cache entry then keeps.
 #[derive(Clone, PartialEq)]
 pub struct Claims {
     /// The issuer's own string, shared with its config.
@@ -187,7 +188,7 @@ impl Claims {
 
     /// A string claim, if present and a string.
     pub fn str_claim(&self, name: &str) -> Option<&str> {
-        self.raw.map().get(name).and_then(Value::as_str)
+        self.raw.str_claim(name)
     }
 
     /// Any claim as a typed value: `Ok(None)` when absent.

@@ -1,9 +1,10 @@
 //! The claim set as sent, kept compact: a verified token's payload stays JSON text in the
 //! verified-token cache, and becomes a map only when a handler asks for one.
 
+use std::fmt;
 use std::sync::OnceLock;
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::json;
@@ -61,6 +62,23 @@ impl RawClaims {
         self.parsed.take().unwrap_or_default()
     }
 
+    /// A top-level string claim (`sub`, `client_id`...): from the map if it was parsed, else
+    /// read off the text without building one, so a handler reading `client_id()` on every
+    /// request does not make every cached token keep a map. A string with escapes cannot be
+    /// borrowed from the text: then the map is built.
+    pub(crate) fn str_claim(&self, name: &str) -> Option<&str> {
+        if self.parsed.get().is_none() {
+            let mut de = serde_json::Deserializer::from_str(&self.json);
+            match de::Deserializer::deserialize_map(&mut de, FindStr { name }) {
+                Ok(Found::Str(value)) => return Some(value),
+                Ok(Found::NoStr) => return None,
+                // Escaped, or the text did not parse (it did when the token was validated).
+                Ok(Found::Escaped) | Err(_) => {}
+            }
+        }
+        self.map().get(name).and_then(Value::as_str)
+    }
+
     /// The whole claim set as `T`: straight from the text when the map was not parsed, so
     /// a typed extractor builds no map at all.
     pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
@@ -77,6 +95,124 @@ impl PartialEq for RawClaims {
             (false, false) => self.json == other.json,
             _ => self.map() == other.map(),
         }
+    }
+}
+
+/// What [`FindStr`] found.
+enum Found<'de> {
+    /// The claim, a string borrowed from the text.
+    Str(&'de str),
+    /// Absent, or not a string.
+    NoStr,
+    /// A string with escapes: only the map can lend it.
+    Escaped,
+}
+
+/// Walks the claim set's top level for one member, skipping the others' values unparsed.
+struct FindStr<'n> {
+    name: &'n str,
+}
+
+impl<'de> Visitor<'de> for FindStr<'_> {
+    type Value = Found<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim set")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
+        let mut found = Found::NoStr;
+        while let Some(is_it) = map.next_key_seed(KeyIs(self.name))? {
+            if is_it {
+                found = map.next_value_seed(StrValue)?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A member name: whether it is the one sought.
+struct KeyIs<'n>(&'n str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<bool, E> {
+        Ok(name == self.0)
+    }
+}
+
+/// The sought member's value.
+struct StrValue;
+
+impl<'de> DeserializeSeed<'de> for StrValue {
+    type Value = Found<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Found<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrValue {
+    type Value = Found<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim value")
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Found<'de>, E> {
+        Ok(Found::Str(value))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Found<'de>, E> {
+        Ok(Found::Escaped)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Found<'de>, E> {
+        Ok(Found::NoStr)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Found<'de>, E> {
+        Ok(Found::NoStr)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Found<'de>, E> {
+        Ok(Found::NoStr)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Found<'de>, E> {
+        Ok(Found::NoStr)
+    }
+
+    fn visit_unit<E>(self) -> Result<Found<'de>, E> {
+        Ok(Found::NoStr)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Found<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Found::NoStr)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Found::NoStr)
     }
 }
 
@@ -103,6 +239,21 @@ mod tests {
         assert_eq!(raw.map(), &map);
         assert!(raw.parsed.get().is_some());
         assert!(raw == RawClaims::from_map(map.clone()));
+        // String claims are read off the text, escaped ones through the map.
+        let text = r#"{"n":1,"sub":"app","x":{"sub":"inner"},"name":"Zo\u00eb","l":[1]}"#;
+        let mut raw = RawClaims::parsed(text.into(), json::parse_object(text.as_bytes()).unwrap());
+        raw.shed_map();
+        assert_eq!(raw.str_claim("sub"), Some("app"));
+        assert_eq!(raw.str_claim("n"), None);
+        assert_eq!(raw.str_claim("x"), None);
+        assert_eq!(raw.str_claim("l"), None);
+        assert_eq!(raw.str_claim("absent"), None);
+        assert!(raw.parsed.get().is_none(), "no map for those");
+        assert_eq!(raw.str_claim("name"), Some("Zoë"));
+        assert!(
+            raw.parsed.get().is_some(),
+            "an escaped string needs the map"
+        );
         // Claims that came as a map keep it.
         let mut answer = RawClaims::from_map(map.clone());
         assert_eq!(answer.shed_map(), None);

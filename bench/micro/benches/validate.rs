@@ -3,10 +3,13 @@
 //! * `first_sight/<alg>`: a token the validator has not seen (cache off): parse + signature +
 //!   claims, the cost every other Rust layer pays on every request, here including the round
 //!   trip of the signature check to the verification pool's thread;
-//! * `cache_hit/<alg>`: the same token again;
+//! * `cache_hit/<alg>`: the same token again (its digest memoized, as for a busy client);
+//! * `cache_hit_rotating/ES384`: 1,000 cached tokens in turn: every hit computes its token's
+//!   SHA-256 (the memo keeps tokens sent again and again, not tokens seen once a lap);
 //! * `bearer_extraction`: finding the token in the headers;
-//! * `cache_key/*`: what a lookup costs keyed by the full token (SipHash, foldhash) or by its
-//!   SHA-256 digest.
+//! * `cache_key/*`: what a lookup costs keyed by the full token (SipHash, foldhash: the layout
+//!   before issue 19) or by its SHA-256 digest, in moka and in quick_cache (the layout now).
+//!   `sha256_only` is the digest alone.
 //!
 //! Keys are a static set (no network): the figures are CPU only. For the RustCrypto backend:
 //! `cargo bench -p scopegate-bench-micro --bench validate --no-default-features --features rust-crypto`.
@@ -121,6 +124,25 @@ fn validate(c: &mut Criterion) {
         });
     }
     hit.finish();
+    // Many clients, each token seen once a lap: no memo, a digest per hit.
+    let rotating: Vec<String> = (0..1000)
+        .map(|i| {
+            let token = es384._issuer.mint(es384._issuer.claims(
+                &format!("client-{i}"),
+                RESOURCE,
+                "read:products",
+            ));
+            runtime.block_on(es384.cached.validate(&token)).unwrap();
+            token
+        })
+        .collect();
+    let mut turn = 0;
+    c.bench_function("cache_hit_rotating/ES384", |b| {
+        b.iter(|| {
+            turn = (turn + 1) % rotating.len();
+            ready(es384.cached.validate(black_box(&rotating[turn]))).unwrap()
+        })
+    });
 
     let mut headers = HeaderMap::new();
     let value = format!("Bearer {}", setups[1].1.token);
@@ -152,6 +174,18 @@ fn cache_key(c: &mut Criterion) {
             .max_capacity(10_000)
             .build_with_hasher(foldhash::fast::RandomState::default());
     let digested: moka::sync::Cache<[u8; 32], u64> = moka::sync::Cache::new(10_000);
+    let quick: quick_cache::sync::Cache<
+        [u8; 32],
+        u64,
+        quick_cache::UnitWeighter,
+        foldhash::fast::RandomState,
+    > = quick_cache::sync::Cache::with(
+        10_000,
+        10_000,
+        quick_cache::UnitWeighter,
+        foldhash::fast::RandomState::default(),
+        Default::default(),
+    );
     let digest = |token: &str| -> [u8; 32] {
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
             .as_ref()
@@ -162,6 +196,7 @@ fn cache_key(c: &mut Criterion) {
         siphash.insert(Box::from(token.as_str()), i as u64);
         folded.insert(Box::from(token.as_str()), i as u64);
         digested.insert(digest(token), i as u64);
+        quick.insert(digest(token), i as u64);
     }
     let mut group = c.benchmark_group("cache_key");
     group.bench_function("full_token_siphash", |b| {
@@ -173,6 +208,10 @@ fn cache_key(c: &mut Criterion) {
     group.bench_function("sha256_digest", |b| {
         b.iter(|| digested.get(&digest(black_box(probe))).unwrap())
     });
+    group.bench_function("sha256_digest_quick_cache", |b| {
+        b.iter(|| quick.get(&digest(black_box(probe))).unwrap())
+    });
+    group.bench_function("sha256_only", |b| b.iter(|| digest(black_box(probe))));
     group.finish();
 }
 

@@ -9,6 +9,7 @@
 //! is the same in every layout and not counted). One layout per process, so that one's freed
 //! memory cannot serve another:
 //! `cargo run --release -p scopegate-bench-micro --example cache_entry_memory -- quick_cache 100000`
+//! (`--profile bench` instead of `--release` reuses the benchmarks' build).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::{Duration, Instant};

@@ -103,6 +103,31 @@ impl Clock for TestClock {
     }
 }
 
+/// One instant in both units it is compared in: JWT seconds and the schedule's milliseconds,
+/// from one conversion (a cache hit compares it in both).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UnixTime {
+    /// As [`unix_seconds`].
+    pub(crate) seconds: i64,
+    /// As [`unix_millis`].
+    pub(crate) millis: u64,
+}
+
+impl UnixTime {
+    pub(crate) fn of(time: SystemTime) -> UnixTime {
+        match time.duration_since(UNIX_EPOCH) {
+            Ok(since) => UnixTime {
+                seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+                millis: u64::try_from(since.as_millis()).unwrap_or(u64::MAX),
+            },
+            Err(_) => UnixTime {
+                seconds: unix_seconds(time),
+                millis: 0,
+            },
+        }
+    }
+}
+
 /// Whole seconds since the Unix epoch (negative before it), the unit of JWT NumericDates.
 pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {

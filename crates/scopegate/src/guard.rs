@@ -30,6 +30,8 @@ use crate::body::AuthBody;
 use crate::claims::AuthContext;
 use crate::error::AuthError;
 use crate::layer::{Covered, not_configured};
+pub use crate::route::ScopeRequirement;
+use crate::route::ScopeRule;
 
 mod organization;
 mod route;
@@ -79,7 +81,7 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    GuardLayer::new(ScopeRequirement::new(scopes, Match::All))
+    GuardLayer::new(ScopeRequirement::new(scopes, ScopeRule::AllOf))
 }
 
 /// Requires at least one of `scopes`; answers 403 `insufficient_scope` otherwise.
@@ -88,60 +90,12 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    GuardLayer::new(ScopeRequirement::new(scopes, Match::Any))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Match {
-    All,
-    Any,
-}
-
-/// Scopes a route requires: all of them ([`require_scopes`]) or any ([`require_any_scope`]).
-#[derive(Debug)]
-pub struct ScopeRequirement {
-    scopes: Box<[String]>,
-    mode: Match,
-    /// The `scope` attribute of the challenge: what a client should ask for.
-    challenge: Arc<str>,
-}
-
-impl ScopeRequirement {
-    fn new<I, S>(scopes: I, mode: Match) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let scopes: Box<[String]> = scopes.into_iter().map(Into::into).collect();
-        let challenge = Arc::from(scopes.join(" "));
-        ScopeRequirement {
-            scopes,
-            mode,
-            challenge,
-        }
-    }
-}
-
-impl ScopeRequirement {
-    /// Requires every one of `scopes`.
-    pub(crate) fn all(scopes: Vec<String>) -> Self {
-        ScopeRequirement::new(scopes, Match::All)
-    }
+    GuardLayer::new(ScopeRequirement::new(scopes, ScopeRule::AnyOf))
 }
 
 impl Requirement for ScopeRequirement {
     fn check(&self, context: &AuthContext, _parts: &Parts) -> Result<(), AuthError> {
-        let met = match self.mode {
-            Match::All => context.scopes().contains_all(&self.scopes),
-            Match::Any => context.scopes().contains_any(&self.scopes),
-        };
-        if met {
-            Ok(())
-        } else {
-            Err(AuthError::InsufficientScope {
-                required: Arc::clone(&self.challenge),
-            })
-        }
+        self.check_scopes(context)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::cross_site::CrossSitePolicy;
 use crate::dpop::DpopConfig;
 use crate::error::{AuthError, ErrorResponder, Shape};
 use crate::metadata::RequiredScopes;
+use crate::route::ScopeRequirement;
 use crate::token::{Scheme, TokenLocation, locate_token, unchecked_bearer};
 use crate::validate::Validator;
 use crate::verify_pool::peer_address;
@@ -85,6 +86,10 @@ struct Settings {
     cross_site: CrossSitePolicy,
     /// Shared by every clone and every per-route layer made from this one.
     scopes: RequiredScopes,
+    /// The scopes of the one route this layer guards ([`guard`](BearerAuthLayer::guard),
+    /// [`require_scopes`](BearerAuthLayer::require_scopes)): checked on the token this layer
+    /// accepts, so a guarded route runs one service per request, not a layer and a guard.
+    route_scopes: Option<Arc<ScopeRequirement>>,
 }
 
 impl fmt::Debug for BearerAuthLayer {
@@ -114,6 +119,7 @@ impl BearerAuthLayer {
                 locations: Vec::new(),
                 cross_site: CrossSitePolicy::default(),
                 scopes: RequiredScopes::new(),
+                route_scopes: None,
             }),
         };
         layer.set_responder(ErrorResponder::new());
@@ -176,6 +182,16 @@ impl BearerAuthLayer {
     pub fn validator(&self) -> &Validator {
         &self.validator
     }
+
+    /// This layer, guarding one route that requires `scopes`.
+    pub(crate) fn with_route_scopes(mut self, scopes: Arc<ScopeRequirement>) -> Self {
+        self.settings().route_scopes = Some(scopes);
+        self
+    }
+
+    pub(crate) fn route_scopes(&self) -> Option<&ScopeRequirement> {
+        self.settings.route_scopes.as_deref()
+    }
 }
 
 impl<S> Layer<S> for BearerAuthLayer {
@@ -216,6 +232,10 @@ impl<S> BearerAuthService<S> {
         // Never fail open: a token bound to a key is no bearer token (RFC 9449 §7.2).
         if let Err(error) = settings.dpop.bind_bearer(&context) {
             self.validator.record_rejection(&error, None);
+            return ResponseFuture::refused(&settings.responder, &error, request.headers());
+        }
+        if let Err(error) = check_route_scopes(settings.route_scopes.as_deref(), &context) {
+            self.validator.count_rejection(&error);
             return ResponseFuture::refused(&settings.responder, &error, request.headers());
         }
         let covered = Covered::of(&settings.responder, request.headers());
@@ -271,6 +291,10 @@ where
             } else {
                 &settings.responder
             };
+            // Refused in the response: the outer layer's verdict counts it.
+            if let Err(error) = check_route_scopes(settings.route_scopes.as_deref(), context) {
+                return ResponseFuture::refused(responder, &error, request.headers());
+            }
             let covered = Covered::of(responder, request.headers());
             request.extensions_mut().insert(covered);
             return ResponseFuture::passing(self.inner.call(request));
@@ -301,7 +325,10 @@ where
                 token
             }
             Ok((token, _, _)) => token,
-            Err(AuthError::MissingToken) if settings.allow_anonymous => {
+            // A guarded route needs a token even behind an optional layer.
+            Err(AuthError::MissingToken)
+                if settings.allow_anonymous && settings.route_scopes.is_none() =>
+            {
                 let covered = Covered::of(&settings.responder, request.headers());
                 request.extensions_mut().insert(covered);
                 let verdict = self.validator.pending_verdict(true);
@@ -320,12 +347,17 @@ where
             None => {
                 let validator = self.validator.clone();
                 let dpop = Arc::clone(&settings.dpop);
+                let route_scopes = settings.route_scopes.clone();
                 let token = token.to_owned();
                 let peer = peer_address(request.extensions());
                 let validation: Validation = Box::pin(async move {
                     let context = validator.validate_uncached(&token, peer).await?;
                     if let Err(error) = dpop.bind_bearer(&context) {
                         validator.record_rejection(&error, None);
+                        return Err(error);
+                    }
+                    if let Err(error) = check_route_scopes(route_scopes.as_deref(), &context) {
+                        validator.count_rejection(&error);
                         return Err(error);
                     }
                     Ok(Validated {
@@ -345,4 +377,12 @@ where
             }
         }
     }
+}
+
+/// A route's scopes, if the layer guards one, checked on the token it accepted.
+fn check_route_scopes(
+    required: Option<&ScopeRequirement>,
+    context: &AuthContext,
+) -> Result<(), AuthError> {
+    required.map_or(Ok(()), |required| required.check_scopes(context))
 }

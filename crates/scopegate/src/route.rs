@@ -4,10 +4,16 @@
 //! the RFC 9728 `scopes_supported` and the OpenAPI document (feature `openapi`) read what the
 //! router enforces instead of a second list.
 //!
-//! A declaration only: this module knows nothing of layers, so that the guards, the metadata
-//! and the OpenAPI writer can all depend on it.
+//! With it, [`ScopeRequirement`]: how a token meets a route's scopes, checked by the route's own
+//! layer and by the guards. This module knows nothing of layers, so that the layer, the guards,
+//! the metadata and the OpenAPI writer can all depend on it.
+
+use std::sync::Arc;
 
 use http::Method;
+
+use crate::claims::AuthContext;
+use crate::error::AuthError;
 
 /// How a route's scopes combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,4 +175,50 @@ where
         }
     }
     out
+}
+
+/// Scopes a route requires: all of them ([`require_scopes`](crate::guard::require_scopes)) or
+/// any ([`require_any_scope`](crate::guard::require_any_scope)).
+#[derive(Debug)]
+pub struct ScopeRequirement {
+    scopes: Box<[String]>,
+    rule: ScopeRule,
+    /// The `scope` attribute of the challenge: what a client should ask for.
+    challenge: Arc<str>,
+}
+
+impl ScopeRequirement {
+    pub(crate) fn new<I, S>(scopes: I, rule: ScopeRule) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes: Box<[String]> = scopes.into_iter().map(Into::into).collect();
+        let challenge = Arc::from(scopes.join(" "));
+        ScopeRequirement {
+            scopes,
+            rule,
+            challenge,
+        }
+    }
+
+    /// Requires every one of `scopes`.
+    pub(crate) fn all(scopes: Vec<String>) -> Self {
+        ScopeRequirement::new(scopes, ScopeRule::AllOf)
+    }
+
+    /// `Ok` if `context`'s scopes meet the requirement, 403 `insufficient_scope` otherwise.
+    pub(crate) fn check_scopes(&self, context: &AuthContext) -> Result<(), AuthError> {
+        let met = match self.rule {
+            ScopeRule::AllOf => context.scopes().contains_all(&self.scopes),
+            ScopeRule::AnyOf => context.scopes().contains_any(&self.scopes),
+        };
+        if met {
+            Ok(())
+        } else {
+            Err(AuthError::InsufficientScope {
+                required: Arc::clone(&self.challenge),
+            })
+        }
+    }
 }

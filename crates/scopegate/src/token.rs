@@ -60,21 +60,23 @@ pub fn parse_credentials(value: &str) -> Result<&str, AuthError> {
     }
 }
 
-/// The `Bearer` token of the one `Authorization` header, its characters not checked yet: the
-/// layer looks it up in the verified-token cache first, which holds checked tokens only, and
-/// takes the checked path ([`locate_token`]) for anything else.
-pub(crate) fn unchecked_bearer(headers: &HeaderMap) -> Option<&str> {
+/// The `Bearer` token of the one `Authorization` header, as bytes, its characters not checked
+/// yet: the layer looks it up in the verified-token cache first, which holds checked tokens only,
+/// and takes the checked path ([`locate_token`]) for anything else. Only the spelling clients
+/// send, `Bearer` (any case) and one space, is taken here: a hit must equal a cached token byte
+/// for byte, so any other spelling misses and the checked path trims and parses it.
+pub(crate) fn unchecked_bearer(headers: &HeaderMap) -> Option<&[u8]> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = values.next()?;
     if values.next().is_some() {
         return None;
     }
-    let value = std::str::from_utf8(value.as_bytes()).ok()?;
-    match split_authorization(value) {
-        Ok((Scheme::Bearer, token)) => Some(token),
-        _ => None,
-    }
+    let (scheme, token) = value.as_bytes().split_at_checked(BEARER_PREFIX.len())?;
+    scheme.eq_ignore_ascii_case(BEARER_PREFIX).then_some(token)
 }
+
+/// What precedes the token in the usual spelling of RFC 6750 §2.1's header.
+const BEARER_PREFIX: &[u8] = b"bearer ";
 
 fn parse_authorization(value: &str) -> Result<(Scheme, &str), AuthError> {
     let (scheme, token) = split_authorization(value)?;

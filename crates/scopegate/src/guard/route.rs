@@ -1,12 +1,11 @@
 //! [`BearerAuthLayer::guard`]: a [`GuardedRoute`]'s layer, recorded where the metadata and the
 //! OpenAPI document read it; [`GuardedRouterExt`] adds such routes to an axum router.
 
-use super::{require_any_scope, require_scopes};
 use crate::guard::ScopedAuthLayer;
 use crate::layer::BearerAuthLayer;
 #[cfg(feature = "axum")]
 use crate::route::Verb;
-use crate::route::{GuardedRoute, ScopeRule};
+use crate::route::{GuardedRoute, ScopeRequirement};
 
 impl BearerAuthLayer {
     /// The layer of `route`: authenticates, then requires the route's scopes (401 challenges
@@ -25,12 +24,8 @@ impl BearerAuthLayer {
     /// ```
     pub fn guard(&self, route: &GuardedRoute) -> ScopedAuthLayer {
         let scopes = route.scopes().to_vec();
-        let guard = match route.rule() {
-            ScopeRule::AllOf => require_scopes(scopes.iter().cloned()),
-            ScopeRule::AnyOf => require_any_scope(scopes.iter().cloned()),
-        };
         self.required_scopes().record_route(route);
-        self.scoped(scopes, guard)
+        self.scoped(scopes.clone(), ScopeRequirement::new(scopes, route.rule()))
     }
 }
 
@@ -80,9 +75,9 @@ where
             Verb::Patch => MethodFilter::PATCH,
             Verb::Delete => MethodFilter::DELETE,
         };
-        self.route(
-            route.path(),
-            on(filter, handler).route_layer(auth.guard(route)),
-        )
+        // The handler's own layer, not the method router's `route_layer`: axum boxes a
+        // route-layered service again (one more box cloned and one more future allocated per
+        // request), while a layered handler builds the layer's service inline per request.
+        self.route(route.path(), on(filter, handler.layer(auth.guard(route))))
     }
 }

@@ -2,11 +2,12 @@
 //! its 401 names the scopes the route needs and the metadata lists them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::{Guard, GuardLayer, ScopeRequirement, require_any_scope, require_scopes};
 use crate::layer::{BearerAuthLayer, BearerAuthService};
+use crate::route::{ScopeRequirement, ScopeRule};
 
 /// A [`BearerAuthLayer`] and a scope guard in one, made by
 /// [`BearerAuthLayer::require_scopes`] or [`BearerAuthLayer::require_any_scope`]: used as a
@@ -15,25 +16,28 @@ use crate::layer::{BearerAuthLayer, BearerAuthService};
 /// A request without a valid token is answered by the authentication step, before the route
 /// (its handler never runs to find out what it needs), with `scope="…"` naming the route's
 /// scopes in the 401 challenge, as the MCP authorization spec's scope selection expects.
+///
+/// The scopes are checked by the layer's own service, on the token it has just accepted: one
+/// service per request instead of a layer and a guard behind it (what a [`GuardLayer`]
+/// (crate::GuardLayer) does behind a router-wide layer), and one refusal path.
 #[derive(Clone)]
 pub struct ScopedAuthLayer {
     auth: BearerAuthLayer,
-    guard: GuardLayer<ScopeRequirement>,
 }
 
 impl fmt::Debug for ScopedAuthLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScopedAuthLayer")
-            .field("guard", &self.guard)
+            .field("route_scopes", &self.auth.route_scopes())
             .finish_non_exhaustive()
     }
 }
 
 impl<S> Layer<S> for ScopedAuthLayer {
-    type Service = BearerAuthService<Guard<S, ScopeRequirement>>;
+    type Service = BearerAuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        self.auth.layer(self.guard.layer(inner))
+        self.auth.layer(inner)
     }
 }
 
@@ -59,7 +63,8 @@ impl BearerAuthLayer {
         S: Into<String>,
     {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        self.scoped(scopes.clone(), require_scopes(scopes))
+        let requirement = ScopeRequirement::new(scopes.clone(), ScopeRule::AllOf);
+        self.scoped(scopes, requirement)
     }
 
     /// Like [`require_scopes`](Self::require_scopes), satisfied by any one of `scopes`.
@@ -69,18 +74,20 @@ impl BearerAuthLayer {
         S: Into<String>,
     {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        self.scoped(scopes.clone(), require_any_scope(scopes))
+        let requirement = ScopeRequirement::new(scopes.clone(), ScopeRule::AnyOf);
+        self.scoped(scopes, requirement)
     }
 
     pub(super) fn scoped(
         &self,
         scopes: Vec<String>,
-        guard: GuardLayer<ScopeRequirement>,
+        requirement: ScopeRequirement,
     ) -> ScopedAuthLayer {
         self.required_scopes().record(scopes.iter().cloned());
-        ScopedAuthLayer {
-            auth: self.clone().challenge_scopes(scopes),
-            guard,
-        }
+        let auth = self
+            .clone()
+            .challenge_scopes(scopes)
+            .with_route_scopes(Arc::new(requirement));
+        ScopedAuthLayer { auth }
     }
 }

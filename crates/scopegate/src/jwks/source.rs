@@ -98,6 +98,10 @@ struct Shared {
     policy: JwksPolicy,
     clock: Arc<dyn Clock>,
     keys: ArcSwap<KeySet>,
+    /// `keys`' generation, stored right after each swap: a cache hit compares it without
+    /// loading the set. A reader may see the replaced set's number for an instant after the
+    /// swap, as if it had come a moment earlier.
+    generation: AtomicU64,
     /// A set was fetched (or given) at least once.
     has_keys: AtomicBool,
     /// The last fetch attempt succeeded.
@@ -197,6 +201,7 @@ impl KeySource {
                 fetcher,
                 policy,
                 clock,
+                generation: AtomicU64::new(keys.generation()),
                 keys: ArcSwap::from_pointee(keys),
                 has_keys: AtomicBool::new(has_keys),
                 healthy: AtomicBool::new(true),
@@ -239,6 +244,11 @@ impl KeySource {
     /// The current key set: a lock-free snapshot.
     pub(crate) fn current(&self) -> Guard<Arc<KeySet>> {
         self.shared.keys.load()
+    }
+
+    /// The current set's [`generation`](KeySet::generation), without loading the set.
+    pub(crate) fn current_generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
     }
 
     /// Whether a key set was ever fetched (or given).

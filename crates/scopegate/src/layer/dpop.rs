@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
-use super::{BearerAuthService, ResponseFuture, Validated, Validation};
+use super::{BearerAuthService, ResponseFuture, Validated, Validation, check_route_scopes};
 use crate::verify_pool::peer_address;
 
 impl<S> BearerAuthService<S> {
@@ -32,6 +32,7 @@ impl<S> BearerAuthService<S> {
         let request = Request::from_parts(parts, body);
         let validator = self.validator.clone();
         let dpop = Arc::clone(&settings.dpop);
+        let route_scopes = settings.route_scopes.clone();
         let peer = peer_address(request.extensions());
         let validation: Validation = Box::pin(async move {
             let context = match validator.validate_cached(&token) {
@@ -42,16 +43,14 @@ impl<S> BearerAuthService<S> {
                 Ok(prepared) => dpop.finish(prepared).await,
                 Err(error) => Err(error),
             };
-            match checked {
-                Ok(proof) => Ok(Validated {
-                    context,
-                    nonce: proof.next_nonce.and_then(|n| HeaderValue::try_from(n).ok()),
-                }),
-                Err(error) => {
-                    validator.record_rejection(&error, None);
-                    Err(error)
-                }
-            }
+            let proof = checked.inspect_err(|error| validator.record_rejection(error, None))?;
+            // The route's scopes only once the token and its proof hold: a bad proof is a 401.
+            check_route_scopes(route_scopes.as_deref(), &context)
+                .inspect_err(|error| validator.count_rejection(error))?;
+            Ok(Validated {
+                context,
+                nonce: proof.next_nonce.and_then(|n| HeaderValue::try_from(n).ok()),
+            })
         });
         let clone = self.inner.clone();
         let service = std::mem::replace(&mut self.inner, clone);

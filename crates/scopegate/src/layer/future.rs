@@ -40,9 +40,11 @@ pin_project! {
     where
         S: Service<Request<B>>,
     {
+        // The slow states' payloads are boxed: the future is moved several times per request
+        // on its way to the executor, and a cache hit should move a small one.
         Validating {
             validation: Validation,
-            pending: Option<(Request<B>, S, Validator)>,
+            pending: Option<Box<(Request<B>, S, Validator)>>,
             responder: Arc<ErrorResponder>,
         },
         Calling {
@@ -54,7 +56,7 @@ pin_project! {
             nonce: Option<HeaderValue>,
         },
         Refused {
-            response: Option<Response<Full<Bytes>>>,
+            response: Option<Box<Response<Full<Bytes>>>>,
         },
     }
 }
@@ -74,7 +76,7 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
         ResponseFuture {
             state: State::Validating {
                 validation,
-                pending: Some(pending),
+                pending: Some(Box::new(pending)),
                 responder,
             },
         }
@@ -109,7 +111,7 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
     ) -> Self {
         ResponseFuture {
             state: State::Refused {
-                response: Some(responder.respond_to(error, request)),
+                response: Some(Box::new(responder.respond_to(error, request))),
             },
         }
     }
@@ -132,7 +134,7 @@ where
                 } => {
                     let outcome = ready!(validation.as_mut().poll(cx));
                     #[allow(clippy::expect_used)] // left only by a state change: cannot be None
-                    let (mut request, mut service, validator) = pending
+                    let (mut request, mut service, validator) = *pending
                         .take()
                         .expect("ResponseFuture polled after completion");
                     match outcome {
@@ -151,7 +153,7 @@ where
                         Err(error) => {
                             let response = responder.respond_to(&error, request.headers());
                             this.state.set(State::Refused {
-                                response: Some(response),
+                                response: Some(Box::new(response)),
                             });
                         }
                     }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use super::claims_check::Validity;
 use super::{ChosenIssuer, IssuerState, Validator};
 use crate::claims::AuthContext;
-use crate::clock::{unix_millis, unix_seconds};
+use crate::clock::{UnixTime, unix_millis};
 use crate::error::{AuthError, Reason};
 
 mod digest;
@@ -136,7 +136,7 @@ impl Validator {
     /// miss: the layer's first try, before the token's syntax is checked. A hit needs no check:
     /// equal digests mean an equal token, which passed every check when it was cached. On
     /// `None` the layer takes the full path (syntax, then [`validate_cached`](Self::validate_cached)).
-    pub(crate) fn cached_context(&self, token: &str) -> Option<Arc<AuthContext>> {
+    pub(crate) fn cached_context(&self, token: &[u8]) -> Option<Arc<AuthContext>> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_length {
             return None;
@@ -148,7 +148,7 @@ impl Validator {
         }
         let cache = inner.cache.as_ref()?;
         let digest = inner.digests.digest(token);
-        match self.lookup(cache, &digest, inner.clock.now()) {
+        match self.lookup(cache, &digest, UnixTime::of(inner.clock.now())) {
             Lookup::Hit(context) => {
                 inner.counters.cache_hit();
                 Some(context)
@@ -169,10 +169,10 @@ impl Validator {
         }
         // One digest per request, for both caches: equal digests mean equal tokens (SHA-256 is
         // collision resistant), so no other string can hit a token's entry.
-        let digest = inner.digests.digest(token);
-        let clock_now = inner.clock.now();
+        let digest = inner.digests.digest(token.as_bytes());
+        let now = UnixTime::of(inner.clock.now());
         if let Some(cache) = &inner.cache {
-            match self.lookup(cache, &digest, clock_now) {
+            match self.lookup(cache, &digest, now) {
                 Lookup::Hit(context) => {
                     inner.counters.cache_hit();
                     return Some(Ok(context));
@@ -188,7 +188,7 @@ impl Validator {
         if let Some(rejected) = &inner.rejected
             && rejected
                 .get(&digest)
-                .is_some_and(|until| unix_millis(clock_now) < until)
+                .is_some_and(|until| now.millis < until)
         {
             inner.counters.cache_known_bad();
             inner.counters.rejected(Reason::BadSignature);
@@ -197,9 +197,9 @@ impl Validator {
         None
     }
 
-    /// The verified-token cache's entry for `digest`, judged at `clock_now`: expiry on the
+    /// The verified-token cache's entry for `digest`, judged at `now`: expiry on the
     /// validator's clock, and the key that verified it still in its issuer's set.
-    fn lookup(&self, cache: &VerifiedCache, digest: &TokenDigest, clock_now: SystemTime) -> Lookup {
+    fn lookup(&self, cache: &VerifiedCache, digest: &TokenDigest, now: UnixTime) -> Lookup {
         let inner = &*self.inner;
         let Some(hit) = cache.get(digest) else {
             return Lookup::Miss;
@@ -234,19 +234,17 @@ impl Validator {
                 let source = &issuer.keys;
                 // The runtime that ran the refresh may have ended: start it here.
                 source.ensure_background_refresh();
-                if source.is_overdue(clock_now) {
+                if source.is_overdue_at(now.millis) {
                     // The key set is past its refresh and no task refreshed it: the uncached
                     // path refreshes it first, then asks the cache again.
                     return Lookup::Undecided;
                 }
-                let keys = source.current();
-                keys.generation() == hit.key_generation || keys.contains(key)
+                source.current_generation() == hit.key_generation || source.current().contains(key)
             }
         };
-        let now = unix_seconds(clock_now);
-        if now < hit.valid_until
-            && now >= hit.valid_from
-            && unix_millis(clock_now) < hit.fresh_until
+        if now.seconds < hit.valid_until
+            && now.seconds >= hit.valid_from
+            && now.millis < hit.fresh_until
             && key_trusted
         {
             return Lookup::Hit(hit.context);
@@ -287,14 +285,14 @@ impl Validator {
                 ChosenIssuer::Configured(..) => None,
             },
         };
-        cache.insert(TokenDigest::of(token), entry);
+        cache.insert(TokenDigest::of(token.as_bytes()), entry);
     }
 
     /// Remembers a token whose signature did not verify, for the rejected cache's TTL.
     pub(super) fn remember_forgery(&self, token: &str) {
         if let Some(rejected) = &self.inner.rejected {
             let until = self.inner.clock.now() + self.inner.rejected_ttl;
-            rejected.insert(TokenDigest::of(token), unix_millis(until));
+            rejected.insert(TokenDigest::of(token.as_bytes()), unix_millis(until));
         }
     }
 

@@ -9,6 +9,12 @@ use crate::audience::AudienceMatcher;
 use crate::error::AuthError;
 
 impl Validator {
+    /// Counts a refusal that is no verdict on the token (it lacks a route's scopes), as a guard's
+    /// refusal is counted: no log line, the token itself being fine.
+    pub(crate) fn count_rejection(&self, error: &AuthError) {
+        self.inner.counters.rejected(error.reason());
+    }
+
     /// One event per rejected token, with what can be told about it without trusting it. Values from
     /// the token are truncated and Debug-escaped, so a token cannot forge log lines.
     pub(crate) fn record_rejection(&self, error: &AuthError, parsed: Option<&ParsedToken<'_>>) {

@@ -86,7 +86,9 @@ impl Shared {
                         .set(1.0);
                     metrics::gauge!("scopegate_jwks_failing_since_timestamp_seconds", "issuer" => self.issuer.to_string())
                         .set(0.0);
+                    let generation = set.generation();
                     self.keys.store(Arc::new(set));
+                    self.generation.store(generation, Ordering::Release);
                     self.has_keys.store(true, Ordering::Release);
                     self.healthy.store(true, Ordering::Release);
                     Ok(())

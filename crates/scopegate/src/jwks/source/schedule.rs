@@ -13,7 +13,12 @@ impl KeySource {
     /// Whether, at `now`, the scheduled refresh is so late that no task is running it. One
     /// atomic load: cache hits ask it.
     pub(crate) fn is_overdue(&self, now: SystemTime) -> bool {
-        unix_millis(now) >= self.shared.overdue_at.load(Ordering::Relaxed)
+        self.is_overdue_at(unix_millis(now))
+    }
+
+    /// [`is_overdue`](Self::is_overdue) at `now_millis` (as [`unix_millis`]).
+    pub(crate) fn is_overdue_at(&self, now_millis: u64) -> bool {
+        now_millis >= self.shared.overdue_at.load(Ordering::Relaxed)
     }
 
     /// Runs the scheduled refresh if it is overdue (or joins the fetch under way). Returns

@@ -20,8 +20,8 @@ pub(crate) struct TokenDigest([u8; 32]);
 impl TokenDigest {
     /// The digest of `token`, by aws-lc-rs when that backend is on (it wins when both are).
     #[cfg(feature = "aws-lc-rs")]
-    pub(crate) fn of(token: &str) -> TokenDigest {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    pub(crate) fn of(token: &[u8]) -> TokenDigest {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token);
         let mut bytes = [0; 32];
         bytes.copy_from_slice(digest.as_ref());
         TokenDigest(bytes)
@@ -29,9 +29,9 @@ impl TokenDigest {
 
     /// The digest of `token`, by RustCrypto's sha2.
     #[cfg(not(feature = "aws-lc-rs"))]
-    pub(crate) fn of(token: &str) -> TokenDigest {
+    pub(crate) fn of(token: &[u8]) -> TokenDigest {
         use sha2::Digest as _;
-        TokenDigest(sha2::Sha256::digest(token.as_bytes()).into())
+        TokenDigest(sha2::Sha256::digest(token).into())
     }
 }
 
@@ -61,7 +61,7 @@ struct Slot {
 }
 
 struct Memo {
-    token: Box<str>,
+    token: Box<[u8]>,
     digest: TokenDigest,
 }
 
@@ -76,8 +76,8 @@ impl Default for DigestMemo {
 impl DigestMemo {
     /// `token`'s digest: from the memo if the token is there, else computed (and memoized if
     /// the token missed its slot just before).
-    pub(crate) fn digest(&self, token: &str) -> TokenDigest {
-        let fingerprint = fingerprint(token.as_bytes());
+    pub(crate) fn digest(&self, token: &[u8]) -> TokenDigest {
+        let fingerprint = fingerprint(token);
         let slot = &self.slots[(fingerprint % SLOTS as u64) as usize];
         if let Some(memo) = &*slot.memo.load()
             && *memo.token == *token
@@ -112,46 +112,45 @@ mod tests {
     #[test]
     fn the_digest_is_sha256() {
         // FIPS 180-2, appendix B.1.
-        let abc = TokenDigest::of("abc");
+        let abc = TokenDigest::of(b"abc");
         assert_eq!(
             abc.0[..4],
             [0xba, 0x78, 0x16, 0xbf],
             "SHA-256(\"abc\") starts ba7816bf"
         );
         assert_eq!(abc.0[28..], [0xf2, 0x00, 0x15, 0xad]);
-        assert_ne!(TokenDigest::of("abd"), abc);
+        assert_ne!(TokenDigest::of(b"abd"), abc);
     }
 
     #[test]
     fn the_memo_gives_the_digest_of_exactly_its_token() {
         let memo = DigestMemo::default();
+        let digest = |token: &str| memo.digest(token.as_bytes());
+        let sha256 = |token: &str| TokenDigest::of(token.as_bytes());
+        let slot_of = |token: &str| (fingerprint(token.as_bytes()) % SLOTS as u64) as usize;
         let token = "header.payload-of-app.signature-bytes-0123";
         for _ in 0..3 {
-            assert_eq!(memo.digest(token), TokenDigest::of(token));
+            assert_eq!(digest(token), sha256(token));
         }
-        let slot = &memo.slots[(fingerprint(token.as_bytes()) % SLOTS as u64) as usize];
+        let slot = &memo.slots[slot_of(token)];
         assert!(slot.memo.load().is_some(), "memoized on its second miss");
         // Same slot and fingerprint (same length and last bytes), other bytes: compared, never
         // confused.
         let twin = token.replacen("app", "bot", 1);
         assert_eq!(fingerprint(twin.as_bytes()), fingerprint(token.as_bytes()));
-        assert_eq!(memo.digest(&twin), TokenDigest::of(&twin));
-        assert_eq!(memo.digest(token), TokenDigest::of(token));
+        assert_eq!(digest(&twin), sha256(&twin));
+        assert_eq!(digest(token), sha256(token));
         // Same slot, another fingerprint (its last byte differs): a token seen once does not
         // take the slot over.
-        memo.digest(token);
+        digest(token);
         let passing = token.replace("0123", "0124");
-        let passing_slot = (fingerprint(passing.as_bytes()) % SLOTS as u64) as usize;
-        assert_eq!(
-            passing_slot,
-            (fingerprint(token.as_bytes()) % SLOTS as u64) as usize
-        );
-        assert_eq!(memo.digest(&passing), TokenDigest::of(&passing));
+        assert_eq!(slot_of(&passing), slot_of(token));
+        assert_eq!(digest(&passing), sha256(&passing));
         assert!(
             slot.memo
                 .load()
                 .as_ref()
-                .is_some_and(|m| *m.token == *token)
+                .is_some_and(|m| *m.token == *token.as_bytes())
         );
     }
 }

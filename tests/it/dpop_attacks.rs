@@ -761,3 +761,52 @@ async fn the_token_is_verified_once_and_every_proof_every_time() {
     assert_eq!(send(first).await.unwrap().status(), 401);
     assert_eq!(counters.signature_checks(), 1);
 }
+
+/// A route's own scoped layer on a DPoP request: the scopes are judged once the token and its
+/// proof hold, so a bad proof is a 401 whatever the token's scopes, and a good proof with a
+/// token lacking the route's scope is a 403 on the `DPoP` challenge.
+#[tokio::test]
+async fn a_scoped_route_judges_scopes_after_the_proof() {
+    let issuer = dev_issuer(SigningAlgorithm::ES384).await;
+    let validator = Validator::new(config_for(&issuer).build().unwrap()).unwrap();
+    let auth = BearerAuthLayer::new(validator);
+    let router = Router::new().route(
+        "/products",
+        get(|| async { "ok" }).route_layer(auth.require_scopes(["write:products"])),
+    );
+    let url = format!("http://{}/products", serve(router).await);
+    let key = ProofKey::generate();
+    let mut claims = issuer.claims("read-app", RESOURCE, "read:products");
+    claims["cnf"] = json!({ "jkt": key.thumbprint() });
+    let token = issuer.mint(claims);
+    let send = |proof: String| {
+        client()
+            .get(&url)
+            .header(AUTHORIZATION, format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    let other_key = ProofKey::generate();
+    let wrong_key = send(other_key.proof("GET", &url, Some(&token)))
+        .await
+        .unwrap();
+    assert_eq!(wrong_key.status(), 401);
+    for _ in 0..2 {
+        // First sight, then the token from the cache: the same answer.
+        let lacking = send(key.proof("GET", &url, Some(&token))).await.unwrap();
+        assert_eq!(lacking.status(), 403);
+        // The error goes on the challenge of the scheme the request used (RFC 9449 §7.1).
+        let challenges: Vec<&str> = lacking
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .map(|value| value.to_str().unwrap())
+            .collect();
+        let dpop = challenges.iter().find(|c| c.starts_with("DPoP "));
+        assert!(
+            dpop.is_some_and(|c| c.contains(r#"error="insufficient_scope""#)
+                && c.contains(r#"scope="write:products""#)),
+            "{challenges:?}"
+        );
+    }
+}

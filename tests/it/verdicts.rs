@@ -15,9 +15,11 @@ use http::{Request, Response};
 use http_body_util::Full;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use scopegate::extract::{Auth, TokenClaims};
-use scopegate::guard::{OrganizationFrom, OrganizationRequirement, require_organization};
+use scopegate::guard::{
+    GuardedRouterExt as _, OrganizationFrom, OrganizationRequirement, require_organization,
+};
 use scopegate::organization::OrganizationSource;
-use scopegate::{AuthError, BearerAuthLayer, GuardLayer, Validator, require_scopes};
+use scopegate::{AuthError, BearerAuthLayer, GuardLayer, GuardedRoute, Validator, require_scopes};
 use scopegate_dev::DevIssuer;
 use scopegate_tests::{RESOURCE, config_for, get as get_url, serve};
 use tower::{Layer as _, Service as _, ServiceExt as _};
@@ -182,4 +184,62 @@ async fn a_refusal_polled_after_completion_panics() {
         again.is_err(),
         "a second poll is a caller bug, not an answer"
     );
+}
+
+/// A route's own scoped layer (`guard`, `require_scopes`) checks the scopes in its service: the
+/// same answers and verdicts as a layer with a guard behind it, on first sight and on a cache
+/// hit, and a token is required even where the layer it was made from is optional.
+#[tokio::test]
+async fn a_scoped_layer_refuses_and_counts_as_a_guard_would() {
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let issuer = DevIssuer::builder().start().await.unwrap();
+    let config = config_for(&issuer).build().unwrap();
+    let validator = metrics::with_local_recorder(&recorder, || Validator::new(config).unwrap());
+    let auth = BearerAuthLayer::new(validator);
+    let optional = auth.clone().allow_anonymous();
+    let read = GuardedRoute::get("/read").require_scopes(["read:products"]);
+    let write = GuardedRoute::get("/write").require_scopes(["write:products"]);
+    let open = GuardedRoute::get("/open");
+    let app = Router::new()
+        .guarded_route(&auth, &read, || async { "ok" })
+        .guarded_route(&auth, &write, || async { "ok" })
+        .guarded_route(&optional, &open, || async { "ok" });
+    let base = format!("http://{}", serve(app).await);
+
+    let reader = issuer.mint(issuer.claims("app", RESOURCE, "read:products"));
+    let t = Some(reader.as_str());
+    let mut answers = Vec::new();
+    for (path, token) in [
+        ("/write", t),   // insufficient_scope on first sight
+        ("/read", t),    // accepted (from the cache)
+        ("/write", t),   // insufficient_scope on a cache hit
+        ("/open", t),    // accepted: a valid token is all this route needs
+        ("/open", None), // missing_token: the layer was optional, the route is not
+    ] {
+        let got = get_url(&format!("{base}{path}"), token).await;
+        let scope = got.challenge.as_ref().and_then(|c| c.get("scope"));
+        answers.push((got.status, scope.map(str::to_owned)));
+    }
+    let write_scope = Some("write:products".to_owned());
+    assert_eq!(
+        answers,
+        [
+            (403, write_scope.clone()),
+            (200, None),
+            (403, write_scope),
+            (200, None),
+            (401, None),
+        ]
+    );
+
+    let text = metrics.render();
+    let series = |outcome: &str, reason: &str| {
+        format!(r#"scopegate_validations_total{{outcome="{outcome}",reason="{reason}"}}"#)
+    };
+    assert_eq!(sample(&text, &series("accepted", "ok")), 2.0, "{text}");
+    let scope = series("rejected", "insufficient_scope");
+    assert_eq!(sample(&text, &scope), 2.0, "{text}");
+    let missing = series("rejected", "missing_token");
+    assert_eq!(sample(&text, &missing), 1.0, "{text}");
 }

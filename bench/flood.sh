@@ -27,10 +27,8 @@ if [ $# -eq 2 ]; then
   LABELS=(before after)
   BINS=("$1" "$2")
 elif [ $# -eq 0 ]; then
-  TARGET_DIR=$(target_dir)
-  cargo build --release -q -p scopegate-bench-server
   LABELS=(this)
-  BINS=("$TARGET_DIR/release/bench-server")
+  BINS=("$(bench_server)")
 else
   echo "usage: bench/flood.sh [BEFORE_BIN AFTER_BIN]" >&2
   exit 2

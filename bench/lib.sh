@@ -22,6 +22,12 @@ target_dir() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'
 }
 
+# bench_server: the path of this checkout's bench-server, built (release) first.
+bench_server() {
+  cargo build --release -q -p scopegate-bench-server
+  echo "$(target_dir)/release/bench-server"
+}
+
 # wait_ready FILE LOG: waits up to 60 s for FILE, which a bench server writes with its address
 # once it listens; stops the script with the server's LOG if the file never comes.
 wait_ready() {

@@ -47,16 +47,12 @@ ROUNDS=${ROUNDS:-3}
 WORKLOADS=${WORKLOADS:-same first-sight rotation warm-rotation invalid dpop memory}
 MEMORY_SIZES=${MEMORY_SIZES:-10000 100000}
 PROOF_COUNT=${PROOF_COUNT:-150000}
-TARGET_DIR=$(target_dir)
 WORK=$(mktemp -d)
 trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 need_wrk_and_two_cores
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -q -p scopegate-bench-server
-  BIN="$TARGET_DIR/release/bench-server"
-fi
+BIN=${BIN:-$(bench_server)}
 
 # start_server MODE TOKENS [BINARY] -> sets SERVER (pid) and ADDR
 start_server() {

@@ -48,10 +48,7 @@ WORK=$(mktemp -d)
 trap 'kill "${SERVER:-}" "${ISSUER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 need_wrk_and_two_cores
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -q -p scopegate-bench-server
-  BIN="$(target_dir)/release/bench-server"
-fi
+BIN=${BIN:-$(bench_server)}
 # One package at a time: tower-oauth2-aws-lc's crypto feature stays out of the other builds.
 for server in $SERVERS; do
   case $server in

@@ -1,7 +1,7 @@
 -- wrk script: send the tokens of a file in rotation, one per request.
 --   wrk ... -s bench/tokens.lua URL -- <tokens file>
 
-local tokens = {}
+tokens = {} -- global: bench/once.lua reads it too
 local index = 0
 
 function init(args)

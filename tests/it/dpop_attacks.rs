@@ -736,18 +736,9 @@ async fn the_token_is_verified_once_and_every_proof_every_time() {
         .route_layer(BearerAuthLayer::new(validator));
     let url = format!("http://{}/products", serve(router).await);
     let key = ProofKey::generate();
-    let mut claims = issuer.claims("read-app", RESOURCE, "read:products");
-    claims["cnf"] = json!({ "jkt": key.thumbprint() });
-    let token = issuer.mint(claims);
-
+    let token = bound_reader_token(&issuer, &key);
     let first = key.proof("GET", &url, Some(&token));
-    let send = |proof: String| {
-        client()
-            .get(&url)
-            .header(AUTHORIZATION, format!("DPoP {token}"))
-            .header("dpop", proof)
-            .send()
-    };
+    let send = |proof: String| dpop_get(&url, &token, proof);
     assert_eq!(send(first.clone()).await.unwrap().status(), 200);
     for _ in 0..4 {
         let fresh = key.proof("GET", &url, Some(&token));
@@ -776,16 +767,8 @@ async fn a_scoped_route_judges_scopes_after_the_proof() {
     );
     let url = format!("http://{}/products", serve(router).await);
     let key = ProofKey::generate();
-    let mut claims = issuer.claims("read-app", RESOURCE, "read:products");
-    claims["cnf"] = json!({ "jkt": key.thumbprint() });
-    let token = issuer.mint(claims);
-    let send = |proof: String| {
-        client()
-            .get(&url)
-            .header(AUTHORIZATION, format!("DPoP {token}"))
-            .header("dpop", proof)
-            .send()
-    };
+    let token = bound_reader_token(&issuer, &key);
+    let send = |proof: String| dpop_get(&url, &token, proof);
     let other_key = ProofKey::generate();
     let wrong_key = send(other_key.proof("GET", &url, Some(&token)))
         .await
@@ -809,4 +792,21 @@ async fn a_scoped_route_judges_scopes_after_the_proof() {
             "{challenges:?}"
         );
     }
+}
+
+/// A `read:products` token bound to `key` (`cnf.jkt`).
+fn bound_reader_token(issuer: &DevIssuer, key: &ProofKey) -> String {
+    let mut claims = issuer.claims("read-app", RESOURCE, "read:products");
+    claims["cnf"] = json!({ "jkt": key.thumbprint() });
+    issuer.mint(claims)
+}
+
+/// `GET url` with `token` on the `DPoP` scheme and `proof`.
+async fn dpop_get(url: &str, token: &str, proof: String) -> reqwest::Result<reqwest::Response> {
+    client()
+        .get(url)
+        .header(AUTHORIZATION, format!("DPoP {token}"))
+        .header("dpop", proof)
+        .send()
+        .await
 }

@@ -118,7 +118,11 @@ impl UnixTime {
         match time.duration_since(UNIX_EPOCH) {
             Ok(since) => UnixTime {
                 seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-                millis: u64::try_from(since.as_millis()).unwrap_or(u64::MAX),
+                // In u64, not `as_millis`' u128: the same value until the year 584 million.
+                millis: since
+                    .as_secs()
+                    .saturating_mul(1000)
+                    .saturating_add(u64::from(since.subsec_millis())),
             },
             Err(_) => UnixTime {
                 seconds: unix_seconds(time),

@@ -40,8 +40,8 @@ pub use dpop::{DpopRefusal, ProofProblem};
 pub use grpc::GrpcCode;
 pub use problem::{RequestProblem, TokenProblem};
 pub use reason::Reason;
-pub(crate) use responder::Shape;
 pub use responder::{BodyRenderer, ErrorResponder};
+pub(crate) use responder::{Shape, respond_covered};
 
 /// Why a request was not authorized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -269,6 +269,13 @@ impl AuthError {
 /// makes one (the type is private), so a handler's own 403 is never counted as a refusal.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Refusal(pub(crate) Reason);
+
+/// On a refusal rendered behind a layer without the layer's responder at hand (a guard's or an
+/// extractor's, on a request whose token the layer verified): the layer answers it again with
+/// its own responder (realm, `resource_metadata`, the route's `scope`, renderer) on the way
+/// out. That is why such a request carries its context alone: one extension, not two.
+#[derive(Debug, Clone)]
+pub(crate) struct ForLayer(pub(crate) AuthError);
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

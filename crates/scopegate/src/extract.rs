@@ -14,7 +14,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::claims::{AuthContext, Scopes};
-use crate::error::{AuthError, ErrorResponder, Shape};
+use crate::error::{AuthError, ErrorResponder, Shape, respond_covered};
 use crate::layer::{Covered, not_configured};
 
 /// The verified token of the request, with the challenge of the layer that verified it.
@@ -54,7 +54,8 @@ use crate::layer::{Covered, not_configured};
 #[derive(Debug, Clone)]
 pub struct Auth {
     context: Arc<AuthContext>,
-    responder: Arc<ErrorResponder>,
+    /// The covering layer's, when the request carries it (see [`AuthRejection`]).
+    responder: Option<Arc<ErrorResponder>>,
     /// How the request is answered: HTTP, or a gRPC status.
     shape: Shape,
 }
@@ -83,11 +84,6 @@ impl Auth {
     /// The context, unwrapped.
     pub fn into_context(self) -> Arc<AuthContext> {
         self.context
-    }
-
-    /// The responder of the layer that verified the token: realm, `resource_metadata`, renderer.
-    pub fn responder(&self) -> &ErrorResponder {
-        &self.responder
     }
 
     /// `Ok` if the token holds every one of `scopes`; otherwise the 403 `insufficient_scope`
@@ -135,13 +131,17 @@ impl Auth {
     pub fn refuse(&self, error: AuthError) -> AuthRejection {
         AuthRejection {
             error,
-            responder: Some(Arc::clone(&self.responder)),
+            responder: self.responder.clone(),
             shape: self.shape,
         }
     }
 }
 
 /// The refusal of an extractor, rendered with the layer's realm and body renderer.
+///
+/// Behind a layer that verified the request's token, the refusal is rendered with the default
+/// responder and answered again by that layer, with its own, on the way out: what leaves the
+/// server always carries the layer's realm, `resource_metadata`, `scope` and body renderer.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
     error: AuthError,
@@ -160,11 +160,11 @@ impl AuthRejection {
         }
     }
 
-    /// The response, with the layer's status, challenge and body (or, for a gRPC request, its
-    /// gRPC status), as an `http` response (what [`IntoResponse`] gives, before axum's body type).
+    /// The response (or, for a gRPC request, its gRPC status), as an `http` response (what
+    /// [`IntoResponse`] gives, before axum's body type). Its challenge and body are the
+    /// layer's once it has passed the layer (see above).
     pub fn to_http_response(&self) -> http::Response<http_body_util::Full<bytes::Bytes>> {
-        let responder = self.responder.clone().unwrap_or_default();
-        responder.respond_as(&self.error, self.shape)
+        respond_covered(self.responder.as_deref(), &self.error, self.shape)
     }
 
     /// Why the request was refused.
@@ -185,18 +185,21 @@ impl IntoResponse for AuthRejection {
 /// Where no layer ran, the request's shape is not known here: the refusal is HTTP's. The
 /// extractors, which hold the request's head, correct it with [`AuthRejection::shaped`].
 fn lookup(extensions: &Extensions) -> Result<Option<Auth>, AuthRejection> {
-    let Some(Covered(responder, shape)) = extensions.get::<Covered>() else {
-        return Err(AuthRejection {
+    let covered = extensions.get::<Covered>();
+    match (extensions.get::<Arc<AuthContext>>(), covered) {
+        (Some(context), _) => Ok(Some(Auth {
+            context: Arc::clone(context),
+            responder: covered.map(|Covered(responder, _)| Arc::clone(responder)),
+            shape: covered.map_or(Shape::Http, |Covered(_, shape)| *shape),
+        })),
+        // Anonymous, let through by an optional layer.
+        (None, Some(_)) => Ok(None),
+        (None, None) => Err(AuthRejection {
             error: not_configured(),
             responder: None,
             shape: Shape::Http,
-        });
-    };
-    Ok(extensions.get::<Arc<AuthContext>>().map(|context| Auth {
-        context: Arc::clone(context),
-        responder: Arc::clone(responder),
-        shape: *shape,
-    }))
+        }),
+    }
 }
 
 fn responder(extensions: &Extensions) -> Option<Arc<ErrorResponder>> {

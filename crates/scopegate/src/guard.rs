@@ -28,7 +28,7 @@ use tower_service::Service;
 
 use crate::body::AuthBody;
 use crate::claims::AuthContext;
-use crate::error::AuthError;
+use crate::error::{AuthError, Shape, respond_covered};
 use crate::layer::{Covered, not_configured};
 pub use crate::route::ScopeRequirement;
 use crate::route::ScopeRule;
@@ -183,11 +183,8 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
-        let responder = parts
-            .extensions
-            .get::<Covered>()
-            .map(|Covered(r, _)| Arc::clone(r));
-        let verdict = match (parts.extensions.get::<Arc<AuthContext>>(), &responder) {
+        let covered = parts.extensions.get::<Covered>();
+        let verdict = match (parts.extensions.get::<Arc<AuthContext>>(), covered) {
             (Some(context), _) => self.requirement.check(context, &parts),
             // Anonymous request let through by an optional layer: a token is needed here.
             (None, Some(_)) => Err(AuthError::MissingToken),
@@ -200,8 +197,11 @@ where
                 },
             },
             Err(error) => {
-                let responder = responder.unwrap_or_default();
-                let response = Some(responder.respond_to(&error, &parts.headers));
+                // A verified token's request does not carry the layer's responder: the layer
+                // answers this refusal again with it.
+                let responder = covered.map(|Covered(responder, _)| &**responder);
+                let shape = Shape::of(&parts.headers);
+                let response = Some(respond_covered(responder, &error, shape));
                 GuardFuture {
                     state: GuardState::Refused { response },
                 }

@@ -28,9 +28,11 @@ mod dpop;
 mod future;
 pub use future::ResponseFuture;
 
-/// Put in the extensions of every request the layer let through, so that guards and extractors
-/// answer with the same realm and renderer, in the request's shape (HTTP or gRPC), and can tell
-/// "anonymous" from "not covered".
+/// Put in the extensions of a request the layer let through without a token, so that guards and
+/// extractors answer with the same realm and renderer, in the request's shape (HTTP or gRPC),
+/// and can tell "anonymous" from "not covered". A request with a verified token carries its
+/// `Arc<AuthContext>` alone: what guards and extractors refuse on it is answered again by the
+/// layer on the way out (`ForLayer`).
 #[derive(Clone, Debug)]
 pub(crate) struct Covered(pub(crate) Arc<ErrorResponder>, pub(crate) Shape);
 
@@ -38,6 +40,16 @@ impl Covered {
     /// `responder` for the request with these headers.
     pub(crate) fn of(responder: &Arc<ErrorResponder>, request: &http::HeaderMap) -> Covered {
         Covered(Arc::clone(responder), Shape::of(request))
+    }
+}
+
+/// What a let-through request's response future answers refusals marked `ForLayer` with: the
+/// layer's responder, in the request's shape.
+pub(super) struct Covering(pub(super) Arc<ErrorResponder>, pub(super) Shape);
+
+impl Covering {
+    pub(super) fn of(responder: &Arc<ErrorResponder>, request: &http::HeaderMap) -> Covering {
+        Covering(Arc::clone(responder), Shape::of(request))
     }
 }
 
@@ -238,12 +250,10 @@ impl<S> BearerAuthService<S> {
             self.validator.count_rejection(&error);
             return ResponseFuture::refused(&settings.responder, &error, request.headers());
         }
-        let covered = Covered::of(&settings.responder, request.headers());
-        let extensions = request.extensions_mut();
-        extensions.insert(context);
-        extensions.insert(covered);
+        let covering = Covering::of(&settings.responder, request.headers());
+        request.extensions_mut().insert(context);
         let verdict = self.validator.pending_verdict(false);
-        ResponseFuture::calling(self.inner.call(request), verdict)
+        ResponseFuture::calling(self.inner.call(request), Some(verdict), covering)
     }
 }
 
@@ -295,9 +305,10 @@ where
             if let Err(error) = check_route_scopes(settings.route_scopes.as_deref(), context) {
                 return ResponseFuture::refused(responder, &error, request.headers());
             }
-            let covered = Covered::of(responder, request.headers());
-            request.extensions_mut().insert(covered);
-            return ResponseFuture::passing(self.inner.call(request));
+            // What is refused behind this layer is answered with its responder, not the outer
+            // one's: this future is the first to see the response.
+            let covering = Covering::of(responder, request.headers());
+            return ResponseFuture::calling(self.inner.call(request), None, covering);
         }
         // The common case first: a cached token in the `Authorization` header, found before
         // its characters are checked (a hit is a token that passed every check; anything else
@@ -330,9 +341,10 @@ where
                 if settings.allow_anonymous && settings.route_scopes.is_none() =>
             {
                 let covered = Covered::of(&settings.responder, request.headers());
+                let covering = Covering(Arc::clone(&covered.0), covered.1);
                 request.extensions_mut().insert(covered);
                 let verdict = self.validator.pending_verdict(true);
-                return ResponseFuture::calling(self.inner.call(request), verdict);
+                return ResponseFuture::calling(self.inner.call(request), Some(verdict), covering);
             }
             Err(error) => {
                 self.validator.record_rejection(&error, None);

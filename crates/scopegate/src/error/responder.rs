@@ -12,7 +12,7 @@ use http_body_util::Full;
 
 use super::challenge::Schemes;
 use super::grpc;
-use super::{AuthError, DpopRefusal, Refusal};
+use super::{AuthError, DpopRefusal, ForLayer, Refusal};
 
 /// The `DPoP-Nonce` response header (RFC 9449 §8.1).
 const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
@@ -205,6 +205,24 @@ impl ErrorResponder {
         *response.status_mut() = error.status();
         response.headers_mut().insert(CONTENT_TYPE, content_type);
         response
+    }
+}
+
+/// `error` answered by the covering layer's `responder` when the request carries it (an
+/// anonymous request, a request attached by [`testing`](crate::testing)); otherwise by the
+/// default one and marked [`ForLayer`], for the layer that verified the token to answer again.
+pub(crate) fn respond_covered(
+    responder: Option<&ErrorResponder>,
+    error: &AuthError,
+    shape: Shape,
+) -> Response<Full<Bytes>> {
+    match responder {
+        Some(responder) => responder.respond_as(error, shape),
+        None => {
+            let mut response = ErrorResponder::new().respond_as(error, shape);
+            response.extensions_mut().insert(ForLayer(error.clone()));
+            response
+        }
     }
 }
 

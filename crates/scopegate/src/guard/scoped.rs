@@ -18,8 +18,8 @@ use crate::route::{ScopeRequirement, ScopeRule};
 /// scopes in the 401 challenge, as the MCP authorization spec's scope selection expects.
 ///
 /// The scopes are checked by the layer's own service, on the token it has just accepted: one
-/// service per request instead of a layer and a guard behind it (what a [`GuardLayer`]
-/// (crate::GuardLayer) does behind a router-wide layer), and one refusal path.
+/// service per request, where a router-wide layer needs a [`GuardLayer`](crate::GuardLayer)
+/// behind it.
 #[derive(Clone)]
 pub struct ScopedAuthLayer {
     auth: BearerAuthLayer,

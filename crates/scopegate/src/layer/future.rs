@@ -13,10 +13,10 @@ use http_body_util::Full;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{Covered, Validated, Validation};
+use super::{Covering, Validated, Validation};
 use crate::body::AuthBody;
 use crate::dpop::DPOP_NONCE_HEADER;
-use crate::error::{AuthError, ErrorResponder, Refusal};
+use crate::error::{AuthError, ErrorResponder, ForLayer, Refusal};
 use crate::telemetry::PendingVerdict;
 use crate::validate::Validator;
 
@@ -54,6 +54,8 @@ pin_project! {
             verdict: Option<PendingVerdict>,
             // A `DPoP-Nonce` for the response.
             nonce: Option<HeaderValue>,
+            // Answers what a guard or extractor refused without the layer's responder.
+            covering: Covering,
         },
         Refused {
             response: Option<Box<Response<Full<Bytes>>>>,
@@ -82,23 +84,18 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
         }
     }
 
-    pub(super) fn calling(future: S::Future, verdict: PendingVerdict) -> Self {
+    /// Calls through; `verdict` is `None` where an outer layer counts the request.
+    pub(super) fn calling(
+        future: S::Future,
+        verdict: Option<PendingVerdict>,
+        covering: Covering,
+    ) -> Self {
         ResponseFuture {
             state: State::Calling {
                 future,
-                verdict: Some(verdict),
+                verdict,
                 nonce: None,
-            },
-        }
-    }
-
-    /// Calls through with no verdict to settle: an outer layer counts this request.
-    pub(super) fn passing(future: S::Future) -> Self {
-        ResponseFuture {
-            state: State::Calling {
-                future,
-                verdict: None,
-                nonce: None,
+                covering,
             },
         }
     }
@@ -139,15 +136,14 @@ where
                         .expect("ResponseFuture polled after completion");
                     match outcome {
                         Ok(Validated { context, nonce }) => {
-                            let covered = Covered::of(responder, request.headers());
-                            let extensions = request.extensions_mut();
-                            extensions.insert(context);
-                            extensions.insert(covered);
+                            let covering = Covering::of(responder, request.headers());
+                            request.extensions_mut().insert(context);
                             let future = service.call(request);
                             this.state.set(State::Calling {
                                 future,
                                 verdict: Some(validator.pending_verdict(false)),
                                 nonce,
+                                covering,
                             });
                         }
                         Err(error) => {
@@ -162,15 +158,23 @@ where
                     future,
                     verdict,
                     nonce,
+                    covering: Covering(responder, shape),
                 } => {
-                    let mut response = ready!(future.poll(cx));
+                    let mut response = ready!(future.poll(cx)).map(|mut inner| {
+                        match inner.extensions_mut().remove::<ForLayer>() {
+                            Some(ForLayer(error)) => {
+                                responder.respond_as(&error, *shape).map(AuthBody::refusal)
+                            }
+                            None => inner.map(AuthBody::inner),
+                        }
+                    });
                     if let (Ok(response), Some(verdict)) = (&response, verdict.take()) {
                         verdict.settle(response.extensions().get::<Refusal>().map(|r| r.0));
                     }
                     if let (Ok(response), Some(nonce)) = (&mut response, nonce.take()) {
                         response.headers_mut().insert(DPOP_NONCE_HEADER, nonce);
                     }
-                    return Poll::Ready(response.map(|r| r.map(AuthBody::inner)));
+                    return Poll::Ready(response);
                 }
                 StateProj::Refused { response } => {
                     #[allow(clippy::expect_used)] // polled after completion: a caller bug

@@ -164,6 +164,47 @@ async fn malformed_requests_are_400_invalid_request() {
     }
 }
 
+/// The cache is looked up before a header's characters are checked, for the one spelling
+/// clients send (`Bearer`, any case, one space): every other spelling of a cached token, and
+/// everything around it, gets the checked path's answer, never a hit on a near miss.
+#[tokio::test]
+async fn a_cached_token_in_any_spelling_gets_the_checked_answer() {
+    let f = Fixture::new(|l| l).await;
+    let token = f.token("read:products");
+    assert_eq!(f.get("/read", Some(&token)).await.status, 200, "now cached");
+    let accepted = [
+        format!("bearer {token}"),
+        format!("BEARER {token}"),
+        format!("Bearer  {token}"),
+        format!("Bearer {token} "),
+        format!("Bearer {token}\t"),
+    ];
+    for value in &accepted {
+        let reply = f.get_with("/read", &[value]).await;
+        assert_eq!(reply.status, 200, "{value:?}: {reply:?}");
+    }
+    let refused = [
+        vec![format!("Bearer {token} {token}")],
+        vec![format!("Bearer {token},")],
+        vec![format!("Bearer {token}\"")],
+        vec![format!("Bearer {token}"), format!("Bearer {token}")],
+        vec![format!("Bearer{token}")],
+    ];
+    for values in &refused {
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let reply = f.get_with("/read", &refs).await;
+        assert_challenge(&reply, 400, Some("invalid_request"));
+    }
+    // One byte more or less is another token: its signature decides.
+    for value in [
+        format!("Bearer {token}A"),
+        format!("Bearer {}", &token[1..]),
+    ] {
+        let reply = f.get_with("/read", &[&value]).await;
+        assert_challenge(&reply, 401, Some("invalid_token"));
+    }
+}
+
 #[tokio::test]
 async fn bad_tokens_are_401_invalid_token() {
     let f = Fixture::new(|l| l).await;

@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 #[cfg(feature = "testing")]
 use crate::JwksFault;
-use crate::server::{OAuthRefusal, authenticate_client};
+use crate::server::OAuthRefusal;
+use crate::server::client_auth::authenticate_client;
 use crate::{State, lock, unix_now};
 
 /// When the token endpoint issues opaque tokens instead of JWTs.

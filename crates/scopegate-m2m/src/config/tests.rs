@@ -3,7 +3,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::checks::{basic_header, check_resource, parse_token_url, split_scopes};
 use super::*;
+use crate::error::ConfigError;
+use crate::source::ClientCredentials;
 
 #[test]
 fn basic_header_form_encodes_before_base64() {

@@ -5,7 +5,6 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Request, Response};
@@ -16,7 +15,7 @@ use crate::body::AuthBody;
 use crate::claims::AuthContext;
 use crate::cross_site::CrossSitePolicy;
 use crate::dpop::DpopConfig;
-use crate::error::{AuthError, ErrorResponder, Shape};
+use crate::error::{AuthError, ErrorResponder};
 use crate::metadata::RequiredScopes;
 use crate::route::ScopeRequirement;
 use crate::token::{Scheme, TokenLocation, locate_token, unchecked_bearer};
@@ -24,48 +23,12 @@ use crate::validate::Validator;
 use crate::verify_pool::peer_address;
 
 mod challenge;
+mod covering;
 mod dpop;
 mod future;
+use covering::Covering;
+pub(crate) use covering::{Covered, not_configured};
 pub use future::ResponseFuture;
-
-/// Put in the extensions of a request the layer let through without a token, so that guards and
-/// extractors answer with the same realm and renderer, in the request's shape (HTTP or gRPC),
-/// and can tell "anonymous" from "not covered". A request with a verified token carries its
-/// `Arc<AuthContext>` alone: what guards and extractors refuse on it is answered again by the
-/// layer on the way out (`ForLayer`).
-#[derive(Clone, Debug)]
-pub(crate) struct Covered(pub(crate) Arc<ErrorResponder>, pub(crate) Shape);
-
-impl Covered {
-    /// `responder` for the request with these headers.
-    pub(crate) fn of(responder: &Arc<ErrorResponder>, request: &http::HeaderMap) -> Covered {
-        Covered(Arc::clone(responder), Shape::of(request))
-    }
-}
-
-/// What a let-through request's response future answers refusals marked `ForLayer` with: the
-/// layer's responder, in the request's shape.
-pub(super) struct Covering(pub(super) Arc<ErrorResponder>, pub(super) Shape);
-
-impl Covering {
-    pub(super) fn of(responder: &Arc<ErrorResponder>, request: &http::HeaderMap) -> Covering {
-        Covering(Arc::clone(responder), Shape::of(request))
-    }
-}
-
-/// A guard or extractor ran where no [`BearerAuthLayer`](crate::BearerAuthLayer) did: say so in
-/// the log, once, and refuse as if no token had been sent.
-pub(crate) fn not_configured() -> AuthError {
-    static LOGGED: AtomicBool = AtomicBool::new(false);
-    if !LOGGED.swap(true, Ordering::Relaxed) {
-        tracing::error!(
-            target: "scopegate::config",
-            "a scope guard or extractor ran on a route without BearerAuthLayer; \
-             refusing every request on it (add the layer with Router::layer)"
-        );
-    }
-    AuthError::NotConfigured
-}
 
 /// Checks `Authorization: Bearer` tokens with a [`Validator`].
 ///
@@ -114,6 +77,7 @@ impl fmt::Debug for BearerAuthLayer {
             .field("locations", &self.settings.locations)
             .field("cross_site", &self.settings.cross_site)
             .field("required_scopes", &self.settings.scopes)
+            .field("route_scopes", &self.settings.route_scopes)
             .finish()
     }
 }

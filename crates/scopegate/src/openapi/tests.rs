@@ -35,6 +35,14 @@ fn document(security: &OpenApiSecurity) -> Value {
     serde_json::to_value(&doc).expect("serializable")
 }
 
+/// The security of `auth`, whose one issuer is `A`, with A's token URL.
+fn security_for_a(auth: &BearerAuthLayer) -> OpenApiSecurity {
+    OpenApiSecurity::builder(auth)
+        .token_url(A, token_url(A))
+        .build()
+        .expect("complete")
+}
+
 fn security_of(doc: &Value, path: &str, method: &str) -> Value {
     doc["paths"][path][method]["security"].clone()
 }
@@ -44,10 +52,7 @@ fn an_all_of_route_is_one_requirement_with_every_scope() {
     let auth = auth(&[A]);
     let route = GuardedRoute::post("/orders").require_scopes(["write:orders", "read:orders"]);
     let _layer = auth.guard(&route);
-    let security = OpenApiSecurity::builder(&auth)
-        .token_url(A, token_url(A))
-        .build()
-        .expect("complete");
+    let security = security_for_a(&auth);
     let doc = document(&security);
     assert_eq!(
         security_of(&doc, "/orders", "post"),
@@ -60,10 +65,7 @@ fn an_any_of_route_is_one_requirement_per_scope() {
     let auth = auth(&[A]);
     let route = GuardedRoute::get("/reports").require_any_scope(["admin", "audit"]);
     let _layer = auth.guard(&route);
-    let security = OpenApiSecurity::builder(&auth)
-        .token_url(A, token_url(A))
-        .build()
-        .expect("complete");
+    let security = security_for_a(&auth);
     assert_eq!(
         security_of(&document(&security), "/reports", "get"),
         json!([{ "oauth2": ["admin"] }, { "oauth2": ["audit"] }])
@@ -76,10 +78,7 @@ fn a_route_without_scopes_needs_a_token_and_nothing_else() {
     let _all = auth.guard(&GuardedRoute::get("/me"));
     // An empty alternative list is the same requirement, at run time too.
     let _any = auth.guard(&GuardedRoute::delete("/me").require_any_scope([""; 0]));
-    let security = OpenApiSecurity::builder(&auth)
-        .token_url(A, token_url(A))
-        .build()
-        .expect("complete");
+    let security = security_for_a(&auth);
     let doc = document(&security);
     assert_eq!(security_of(&doc, "/me", "get"), json!([{ "oauth2": [] }]));
     assert_eq!(
@@ -150,10 +149,7 @@ fn the_flow_lists_every_scope_required_anywhere_with_the_descriptions_given() {
 fn open_routes_get_no_requirement_and_no_document_wide_one_to_inherit() {
     let auth = auth(&[A]);
     let _read = auth.guard(&GuardedRoute::get("/products").require_scopes(["read:products"]));
-    let security = OpenApiSecurity::builder(&auth)
-        .token_url(A, token_url(A))
-        .build()
-        .expect("complete");
+    let security = security_for_a(&auth);
     let mut doc = OpenApiBuilder::new()
         .paths(PathsBuilder::new().path(
             "/health",
@@ -178,10 +174,7 @@ fn open_routes_get_no_requirement_and_no_document_wide_one_to_inherit() {
 fn an_existing_operation_keeps_what_it_had() {
     let auth = auth(&[A]);
     let _read = auth.guard(&GuardedRoute::get("/products").require_scopes(["read:products"]));
-    let security = OpenApiSecurity::builder(&auth)
-        .token_url(A, token_url(A))
-        .build()
-        .expect("complete");
+    let security = security_for_a(&auth);
     let operation = OperationBuilder::new()
         .operation_id(Some("list_products"))
         .response("200", Response::new("A page of products"))
